@@ -11,6 +11,15 @@ internal static class TestModels
     /// <summary>A 2-layer, 64-wide model with GQA (4 heads, 2 KV heads), f32 weights, random init (seed 1).</summary>
     public static string Tiny => TinyPath.Value;
 
+    private static readonly Lazy<LlamaModel> PeakedModelLazy = new(() =>
+        LlamaModel.Load(Make("peaked.gguf", new TinyLlamaOptions { Seed = 7, InitStd = 0.25f })));
+
+    /// <summary>
+    /// A tiny model initialised with large weights, so its next-token distributions are peaked: greedy decoding has
+    /// clear winners and sampled text is not uniform noise.
+    /// </summary>
+    public static LlamaModel PeakedModel => PeakedModelLazy.Value;
+
     private static readonly Lazy<LlamaModel> TinyModelLazy = new(() => LlamaModel.Load(Tiny));
 
     /// <summary>The tiny model, loaded once and shared by tests (models are thread-safe for reading).</summary>

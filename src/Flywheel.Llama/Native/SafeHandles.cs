@@ -53,8 +53,24 @@ internal sealed class SafeLlamaBatchHandle : SafeHandle
     }
 
     public int Capacity { get; }
+    public int Count => _batch.n_tokens;
     public override bool IsInvalid => handle == IntPtr.Zero;
-    internal ref LlamaBatch Batch => ref _batch;
+    internal LlamaBatch Batch => _batch;
+
+    public void Clear() => _batch.n_tokens = 0;
+
+    /// <summary>Appends a token of one sequence; returns its index in the batch (where its logits will be).</summary>
+    public unsafe int Add(int token, int pos, int seq, bool logits)
+    {
+        if (_batch.n_tokens >= Capacity) throw new InvalidOperationException($"the batch is full ({Capacity} tokens)");
+        int i = _batch.n_tokens++;
+        _batch.token[i] = token;
+        _batch.pos[i] = pos;
+        _batch.n_seq_id[i] = 1;
+        _batch.seq_id[i][0] = seq;
+        _batch.logits[i] = logits ? (sbyte)1 : (sbyte)0;
+        return i;
+    }
 
     protected override bool ReleaseHandle()
     {

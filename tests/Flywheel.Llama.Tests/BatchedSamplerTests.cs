@@ -1,0 +1,148 @@
+using Flywheel.Llama.Sampling;
+
+namespace Flywheel.Llama.Tests;
+
+public class BatchedSamplerTests
+{
+    private static readonly string[] Prompts =
+    [
+        "What is 2 + 3?", "Name a colour.", "The quick brown fox", "Once upon a time", "ünïcödé 🦙 prompt", "x",
+    ];
+
+    private static LlamaModel Model => TestModels.PeakedModel;
+
+    private static GenerationRequest Request(string prompt, int k, SamplingOptions sampling, ulong seed = 42) => new()
+    {
+        PromptTokens = Model.Vocabulary.Tokenize(prompt, addSpecial: true),
+        Candidates = k,
+        Sampling = sampling,
+        Seed = seed,
+        Tag = prompt,
+    };
+
+    private static async Task<Dictionary<string, GenerationResult>> Generate(BatchedSamplerOptions options, IEnumerable<GenerationRequest> requests)
+    {
+        using var sampler = new BatchedSampler(Model, options with { Threads = 1 });
+        var results = new Dictionary<string, GenerationResult>();
+        await foreach (var r in sampler.GenerateAsync(requests)) results.Add((string)r.Request.Tag!, r);
+        return results;
+    }
+
+    [Fact]
+    public async Task Greedy_batched_candidates_equal_one_at_a_time_outputs()
+    {
+        var greedy = SamplingOptions.Greedy with { MaxNewTokens = 40 };
+        var batched = await Generate(new BatchedSamplerOptions { Sequences = 16, ContextPerSequence = 256, BatchTokens = 64 },
+            Prompts.Select(p => Request(p, 4, greedy)));
+        foreach (var prompt in Prompts)
+        {
+            var single = await Generate(new BatchedSamplerOptions { Sequences = 1, ContextPerSequence = 256, BatchTokens = 64 },
+                [Request(prompt, 1, greedy)]);
+            var expected = single[prompt].Candidates[0];
+            Assert.Equal(4, batched[prompt].Candidates.Count);
+            foreach (var c in batched[prompt].Candidates)
+            {
+                Assert.Equal(expected.Tokens, c.Tokens);
+                Assert.Equal(expected.Text, c.Text);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_fixed_seed_gives_the_same_samples_every_run_and_another_seed_differs()
+    {
+        var sampling = new SamplingOptions { Temperature = 1.0f, TopK = 0, TopP = 1, MinP = 0, MaxNewTokens = 32 };
+        var options = new BatchedSamplerOptions { Sequences = 12, ContextPerSequence = 256, BatchTokens = 96 };
+        var first = await Generate(options, Prompts.Select(p => Request(p, 4, sampling, seed: 5)));
+        var second = await Generate(options, Prompts.Select(p => Request(p, 4, sampling, seed: 5)));
+        var other = await Generate(options, Prompts.Select(p => Request(p, 4, sampling, seed: 6)));
+        foreach (var p in Prompts)
+            Assert.Equal(first[p].Candidates.Select(c => c.Tokens), second[p].Candidates.Select(c => c.Tokens));
+        Assert.Contains(Prompts, p => !first[p].Candidates.Select(c => c.Tokens).SequenceEqual(other[p].Candidates.Select(c => c.Tokens), new SeqComparer()));
+        // Candidates of one prompt differ from each other: each has its own seed.
+        Assert.Contains(Prompts, p => first[p].Candidates.Select(c => string.Join(',', c.Tokens)).Distinct().Count() > 1);
+    }
+
+    [Fact]
+    public async Task Sharing_the_prompt_KV_gives_the_same_candidates_as_evaluating_the_prompt_per_candidate()
+    {
+        var sampling = new SamplingOptions { Temperature = 0.9f, MaxNewTokens = 32 };
+        var shared = await Generate(new BatchedSamplerOptions { Sequences = 16, ContextPerSequence = 256, BatchTokens = 128, SharePromptKv = true },
+            Prompts.Select(p => Request(p, 5, sampling)));
+        var separate = await Generate(new BatchedSamplerOptions { Sequences = 16, ContextPerSequence = 256, BatchTokens = 128, SharePromptKv = false },
+            Prompts.Select(p => Request(p, 5, sampling)));
+        foreach (var p in Prompts)
+            Assert.Equal(separate[p].Candidates.Select(c => c.Tokens), shared[p].Candidates.Select(c => c.Tokens));
+    }
+
+    [Fact]
+    public async Task More_requests_than_slots_all_complete_with_slots_reused()
+    {
+        var sampling = new SamplingOptions { MaxNewTokens = 8 };
+        var requests = Enumerable.Range(0, 40).Select(i => Request($"prompt {i}", 3, sampling, (ulong)i)).ToList();
+        var results = await Generate(new BatchedSamplerOptions { Sequences = 7, ContextPerSequence = 256, BatchTokens = 32 }, requests);
+        Assert.Equal(40, results.Count);
+        Assert.All(results.Values, r => Assert.Equal([0, 1, 2], r.Candidates.Select(c => c.Index)));
+        Assert.All(results.Values.SelectMany(r => r.Candidates), c => Assert.InRange(c.TokenCount, 0, 8));
+    }
+
+    [Fact]
+    public async Task Max_new_tokens_and_stop_strings_end_candidates_with_their_reason()
+    {
+        var greedy = SamplingOptions.Greedy with { MaxNewTokens = 24 };
+        var plain = (await Generate(new BatchedSamplerOptions { Sequences = 1 }, [Request("Once upon a time", 1, greedy)]))["Once upon a time"].Candidates[0];
+        Assert.Equal(FinishReason.Length, plain.FinishReason);
+        Assert.Equal(24, plain.TokenCount);
+
+        // Stop at a piece of text the greedy output is known to contain.
+        string stop = plain.Text.Substring(plain.Text.Length / 2, 2);
+        int cut = plain.Text.IndexOf(stop, StringComparison.Ordinal);
+        var stopped = (await Generate(new BatchedSamplerOptions { Sequences = 1 },
+            [Request("Once upon a time", 1, greedy with { StopStrings = [stop] })]))["Once upon a time"].Candidates[0];
+        Assert.Equal(FinishReason.StopString, stopped.FinishReason);
+        Assert.Equal(plain.Text[..cut], stopped.Text);
+        Assert.True(stopped.TokenCount < plain.TokenCount);
+    }
+
+    [Fact]
+    public async Task A_prompt_longer_than_the_context_is_refused_with_a_clear_error()
+    {
+        var long_ = new GenerationRequest { PromptTokens = Enumerable.Repeat(65, 300).ToArray(), Sampling = new() { MaxNewTokens = 10 }, Tag = "p-1" };
+        var e = await Assert.ThrowsAsync<LlamaException>(() => Generate(new BatchedSamplerOptions { Sequences = 2, ContextPerSequence = 256 }, [long_]));
+        Assert.Contains("request 'p-1'", e.Message);
+        Assert.Contains("exceeds the context of 256", e.Message);
+    }
+
+    [Fact]
+    public async Task K_beyond_the_sequences_and_bad_tokens_are_refused()
+    {
+        var options = new BatchedSamplerOptions { Sequences = 4, ContextPerSequence = 256, BatchTokens = 64 };
+        await Assert.ThrowsAsync<ArgumentException>(() => Generate(options, [Request("a", 5, new())]));
+        await Assert.ThrowsAsync<ArgumentException>(() => Generate(options, [new GenerationRequest { PromptTokens = [99999] }]));
+        Assert.Throws<ArgumentException>(() => new BatchedSampler(Model, new BatchedSamplerOptions { Sequences = 64, BatchTokens = 16 }));
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_generation_and_the_sampler_can_run_again()
+    {
+        using var sampler = new BatchedSampler(Model, new BatchedSamplerOptions { Sequences = 4, ContextPerSequence = 256, BatchTokens = 64, Threads = 1 });
+        using var cts = new CancellationTokenSource();
+        var endless = Enumerable.Range(0, 1_000_000).Select(i => Request($"p{i}", 2, new SamplingOptions { MaxNewTokens = 16 }));
+        int seen = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var _ in sampler.GenerateAsync(endless, cts.Token))
+                if (++seen == 3) await cts.CancelAsync();
+        });
+        Assert.Equal(3, seen);
+        int again = 0;
+        await foreach (var _ in sampler.GenerateAsync([Request("again", 2, new SamplingOptions { MaxNewTokens = 4 })])) again++;
+        Assert.Equal(1, again);
+    }
+
+    private sealed class SeqComparer : IEqualityComparer<IReadOnlyList<int>>
+    {
+        public bool Equals(IReadOnlyList<int>? x, IReadOnlyList<int>? y) => x!.SequenceEqual(y!);
+        public int GetHashCode(IReadOnlyList<int> obj) => obj.Count;
+    }
+}
