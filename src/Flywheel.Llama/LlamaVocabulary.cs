@@ -19,7 +19,16 @@ public sealed unsafe class LlamaVocabulary
         Eot = LlamaNative.llama_vocab_eot(vocab);
         AddsBos = LlamaNative.llama_vocab_get_add_bos(vocab);
         AddsEos = LlamaNative.llama_vocab_get_add_eos(vocab);
+        // As llama.cpp decides it: SentencePiece vocabularies prefix a space unless the GGUF says not to.
+        _addsSpacePrefix = new Lazy<bool>(() =>
+        {
+            bool spm = LlamaNative.llama_vocab_type(vocab) == 1;
+            string? flag = model.Metadata.GetValueOrDefault("tokenizer.ggml.add_space_prefix");
+            return spm ? flag != "false" : flag == "true";
+        });
     }
+
+    private readonly Lazy<bool> _addsSpacePrefix;
 
     internal IntPtr Handle => _vocab;
 
@@ -81,23 +90,28 @@ public sealed unsafe class LlamaVocabulary
     }
 
     /// <summary>The raw bytes of one token (special tokens render as their text only when <paramref name="special"/>).</summary>
-    public byte[] TokenBytes(int token, bool special = false)
+    public byte[] TokenBytes(int token, bool special = false) => TokenBytes(token, special, lstrip: 0);
+
+    private byte[] TokenBytes(int token, bool special, int lstrip)
     {
         CheckToken(token);
         Span<byte> buffer = stackalloc byte[128];
         int n;
-        fixed (byte* b = buffer) n = LlamaNative.llama_token_to_piece(_vocab, token, b, buffer.Length, 0, special);
+        fixed (byte* b = buffer) n = LlamaNative.llama_token_to_piece(_vocab, token, b, buffer.Length, lstrip, special);
         if (n >= 0) return buffer[..n].ToArray();
         var big = new byte[-n];
-        fixed (byte* b = big) n = LlamaNative.llama_token_to_piece(_vocab, token, b, big.Length, 0, special);
+        fixed (byte* b = big) n = LlamaNative.llama_token_to_piece(_vocab, token, b, big.Length, lstrip, special);
         return big.AsSpan(0, n).ToArray();
     }
 
-    /// <summary>Detokenizes: the bytes of all tokens are joined before UTF-8 decoding, so characters split across tokens survive.</summary>
+    /// <summary>
+    /// Detokenizes: the bytes of all tokens are joined before UTF-8 decoding, so characters split across tokens survive,
+    /// and the space a SentencePiece vocabulary prefixes when tokenizing is removed — Tokenize's exact inverse.
+    /// </summary>
     public string Detokenize(ReadOnlySpan<int> tokens, bool special = false)
     {
         var bytes = new List<byte>(tokens.Length * 4);
-        foreach (int t in tokens) bytes.AddRange(TokenBytes(t, special));
+        for (int i = 0; i < tokens.Length; i++) bytes.AddRange(TokenBytes(tokens[i], special, lstrip: i == 0 && _addsSpacePrefix.Value ? 1 : 0));
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 
