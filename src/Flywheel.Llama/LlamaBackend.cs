@@ -25,7 +25,7 @@ public static unsafe class LlamaBackend
     private static bool _initialized;
     private static Action<string>? _log;
 
-    [ThreadStatic] private static string? _lastError;
+    [ThreadStatic] private static string? _firstError;
     [ThreadStatic] private static System.Text.StringBuilder? _pending;
 
     /// <summary>Initializes the backend once; later calls with the same device are no-ops.</summary>
@@ -104,11 +104,14 @@ public static unsafe class LlamaBackend
         }
     }
 
-    /// <summary>The last error llama.cpp or ggml logged on this thread, to explain a failed native call.</summary>
-    internal static string? TakeLastError()
+    /// <summary>
+    /// The first error llama.cpp or ggml logged on this thread since the last call, to explain a failed native call:
+    /// the first names the cause ("missing tensor …"), later ones only that loading failed.
+    /// </summary>
+    internal static string? TakeError()
     {
-        string? e = _lastError;
-        _lastError = null;
+        string? e = _firstError;
+        _firstError = null;
         return e;
     }
 
@@ -128,7 +131,7 @@ public static unsafe class LlamaBackend
         string line = _pending.ToString().Trim();
         _pending = null;
         if (level == GgmlLogLevel.Error || line.Contains("error", StringComparison.OrdinalIgnoreCase) || line.Contains("failed", StringComparison.OrdinalIgnoreCase))
-            _lastError = line;
+            _firstError ??= line;
         _log?.Invoke(line);
     }
 }

@@ -50,11 +50,11 @@ public sealed unsafe class LlamaModel : IDisposable
         var p = LlamaNative.llama_model_default_params();
         p.n_gpu_layers = options.GpuLayers;
         p.vocab_only = options.VocabularyOnly ? (byte)1 : (byte)0;
-        LlamaBackend.TakeLastError();
+        LlamaBackend.TakeError();
         IntPtr handle = LlamaNative.llama_model_load_from_file(path, p);
         if (handle == IntPtr.Zero)
         {
-            string reason = LlamaBackend.TakeLastError() ?? "llama.cpp could not load it";
+            string reason = LlamaBackend.TakeError() ?? "llama.cpp could not load it";
             throw new LlamaException($"{path}: cannot load model (architecture '{gguf.Architecture}'): {reason}");
         }
         return new LlamaModel(path, new SafeLlamaModelHandle(handle));

@@ -25,10 +25,10 @@ internal static class LlamaContext
         p.kv_unified = 0;
         p.embeddings = embeddings ? (byte)1 : (byte)0;
         if (embeddings) p.pooling_type = LlamaPoolingType.Last;
-        LlamaBackend.TakeLastError();
+        LlamaBackend.TakeError();
         IntPtr ctx = LlamaNative.llama_init_from_model(model.Handle, p);
         if (ctx == IntPtr.Zero)
-            throw new LlamaException($"{model.Path}: cannot create a context of {sequences} × {contextPerSequence} tokens: {LlamaBackend.TakeLastError() ?? "out of memory?"}");
+            throw new LlamaException($"{model.Path}: cannot create a context of {sequences} × {contextPerSequence} tokens: {LlamaBackend.TakeError() ?? "out of memory?"}");
         return new SafeLlamaContextHandle(ctx);
     }
 
@@ -36,6 +36,6 @@ internal static class LlamaContext
     {
         int rc = LlamaNative.llama_decode(ctx, batch.Batch);
         if (rc != 0)
-            throw new LlamaException($"llama_decode failed with code {rc} for a batch of {batch.Count} tokens: {LlamaBackend.TakeLastError() ?? (rc == 1 ? "no KV cache slot" : "see the log")}");
+            throw new LlamaException($"llama_decode failed with code {rc} for a batch of {batch.Count} tokens: {LlamaBackend.TakeError() ?? (rc == 1 ? "no KV cache slot" : "see the log")}");
     }
 }
