@@ -1,0 +1,49 @@
+using System.CommandLine;
+using System.Text.Json;
+using Flywheel.Cli.Commands;
+using Flywheel.Llama;
+
+namespace Flywheel.Cli;
+
+/// <summary>The `flywheel` command line: parses, runs one command, and maps failures to exit codes with one-line reasons.</summary>
+internal static class FlywheelCli
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var console = new CliConsole(stdout, stderr);
+        var root = new RootCommand("Flywheel: the Llama 3.1-style post-training data flywheel — preference pairs, reward model, rejection sampling, SFT data.")
+        {
+            InspectCommand.Create(console),
+        };
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await stderr.WriteLineAsync($"flywheel: {parsed.Errors[0].Message} (see 'flywheel --help')");
+            return ExitCodes.BadInput;
+        }
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await stderr.WriteLineAsync("flywheel: stopped");
+            return ExitCodes.RunFailed;
+        }
+        catch (Exception e) when (IsBadInput(e))
+        {
+            await stderr.WriteLineAsync($"flywheel: {OneLine(e.Message)}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e)
+        {
+            await stderr.WriteLineAsync($"flywheel: {e.GetType().Name}: {OneLine(e.Message)}");
+            return ExitCodes.RunFailed;
+        }
+    }
+
+    private static bool IsBadInput(Exception e) =>
+        e is UsageException or LlamaException or FileNotFoundException or DirectoryNotFoundException or JsonException or FormatException or ArgumentException;
+
+    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+}
