@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Flywheel.Llama;
+using Flywheel.Llama.Gguf;
+using Flywheel.Llama.Sampling;
+
+// Generated tokens/s for P prompts × K candidates × N new tokens on a tiny model, three ways in one run:
+// Flywheel sharing each prompt's KV across its K candidates, Flywheel evaluating the prompt once per candidate, and
+// node-llama-cpp 3.22.1 (same GGUF, same sampling settings, same sequences and threads). Rounds are interleaved and
+// medians reported, so a noisy shared machine affects all three alike.
+var args_ = ParseArgs(args);
+int prompts = args_.GetValueOrDefault("prompts", 64), k = args_.GetValueOrDefault("k", 8), newTokens = args_.GetValueOrDefault("new-tokens", 128);
+int promptChars = args_.GetValueOrDefault("prompt-chars", 300), sequences = args_.GetValueOrDefault("sequences", 64);
+int threads = args_.GetValueOrDefault("threads", Environment.ProcessorCount), rounds = args_.GetValueOrDefault("rounds", 3);
+bool node = args_.GetValueOrDefault("node", 1) == 1;
+
+string work = Directory.CreateTempSubdirectory("flywheel-bench-").FullName;
+string modelPath = Path.Combine(work, "bench.gguf");
+var hp = new LlamaHyperparameters { EmbeddingLength = 256, Layers = 4, Heads = 8, KvHeads = 4, FeedForwardLength = 768, ContextLength = 512 };
+TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
+var texts = Enumerable.Range(0, prompts).Select(i => MakePrompt(i, promptChars)).ToArray();
+string promptsPath = Path.Combine(work, "prompts.json");
+File.WriteAllText(promptsPath, JsonSerializer.Serialize(texts));
+
+LlamaBackend.Initialize(new BackendOptions { Device = ComputeDevice.Cpu });
+using var model = LlamaModel.Load(modelPath);
+Console.WriteLine($"model: {model.ParameterCount:N0} parameters ({hp.Layers} layers, {hp.EmbeddingLength} wide); {prompts} prompts of {promptChars} bytes (~{promptChars} tokens) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads");
+var sampling = new SamplingOptions { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f, MaxNewTokens = newTokens };
+var requests = texts.Select((t, i) => new GenerationRequest
+{
+    PromptTokens = model.Vocabulary.Tokenize(t, addSpecial: true),
+    Candidates = k,
+    Sampling = sampling,
+    Seed = (ulong)i,
+}).ToArray();
+
+string nodeDir = Path.Combine(AppContext.BaseDirectory, "node");
+if (node) EnsureNodePackages(nodeDir);
+
+var results = new Dictionary<string, List<double>> { ["shared"] = [], ["separate"] = [], ["node"] = [] };
+for (int round = 0; round < rounds; round++)
+{
+    results["shared"].Add(await Flywheel(sharePrompt: true));
+    results["separate"].Add(await Flywheel(sharePrompt: false));
+    if (node) results["node"].Add(Node());
+    Console.WriteLine($"round {round + 1}: " + string.Join(", ", results.Where(r => r.Value.Count > round).Select(r => $"{r.Key} {r.Value[round]:N0} tok/s")));
+}
+double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+double shared = Median(results["shared"]), separate = Median(results["separate"]);
+Console.WriteLine();
+Console.WriteLine($"| engine | generated tok/s (median of {rounds}) | ratio |");
+Console.WriteLine("| --- | --- | --- |");
+Console.WriteLine($"| Flywheel, prompt KV shared across K | {shared:N0} | 1.00 |");
+Console.WriteLine($"| Flywheel, prompt evaluated per candidate | {separate:N0} | shared is {shared / separate:F2}× |");
+if (node) Console.WriteLine($"| node-llama-cpp 3.22.1 | {Median(results["node"]):N0} | shared is {shared / Median(results["node"]):F2}× |");
+Directory.Delete(work, true);
+
+async Task<double> Flywheel(bool sharePrompt)
+{
+    using var sampler = new BatchedSampler(model, new BatchedSamplerOptions
+    {
+        Sequences = sequences, ContextPerSequence = 512, BatchTokens = 512, Threads = threads, SharePromptKv = sharePrompt,
+    });
+    var clock = Stopwatch.StartNew();
+    long generated = 0;
+    await foreach (var r in sampler.GenerateAsync(requests)) generated += r.Candidates.Sum(c => c.TokenCount);
+    return generated / clock.Elapsed.TotalSeconds;
+}
+
+double Node()
+{
+    var psi = new ProcessStartInfo("node", [Path.Combine(nodeDir, "sample.mjs"), modelPath, promptsPath, $"{k}", $"{newTokens}", $"{sequences}", $"{threads}"])
+    {
+        RedirectStandardOutput = true,
+        WorkingDirectory = nodeDir,
+    };
+    using var p = Process.Start(psi)!;
+    string last = p.StandardOutput.ReadToEnd().Trim().Split('\n')[^1];
+    p.WaitForExit();
+    if (p.ExitCode != 0) throw new InvalidOperationException($"node-llama-cpp run failed with exit code {p.ExitCode}");
+    var doc = JsonDocument.Parse(last).RootElement;
+    return doc.GetProperty("generated").GetDouble() / doc.GetProperty("seconds").GetDouble();
+}
+
+static void EnsureNodePackages(string dir)
+{
+    if (Directory.Exists(Path.Combine(dir, "node_modules", "node-llama-cpp"))) return;
+    // Only the CPU prebuilt binaries: --omit=optional skips the CUDA and Vulkan packages, which this run does not use.
+    var psi = new ProcessStartInfo("npm", ["install", "--omit=optional", "--no-save", "--no-audit", "--no-fund"]) { WorkingDirectory = dir };
+    psi.Environment["NODE_LLAMA_CPP_SKIP_DOWNLOAD"] = "true";
+    using var p = Process.Start(psi)!;
+    p.WaitForExit();
+    if (p.ExitCode != 0) throw new InvalidOperationException("npm install of node-llama-cpp failed");
+}
+
+static string MakePrompt(int i, int chars)
+{
+    string text = $"System: You are a careful assistant. Question {i}: ";
+    var words = new[] { "what", "is", "the", "sum", "of", "seven", "and", "twelve", "apples", "in", "a", "basket", "today" };
+    var random = new Random(i);
+    while (text.Length < chars) text += words[random.Next(words.Length)] + " ";
+    return text[..chars];
+}
+
+static Dictionary<string, int> ParseArgs(string[] args)
+{
+    var d = new Dictionary<string, int>();
+    for (int i = 0; i + 1 < args.Length; i += 2) d[args[i].TrimStart('-')] = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    return d;
+}
