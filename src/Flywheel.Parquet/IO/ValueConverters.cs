@@ -1,0 +1,158 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Text;
+using Flywheel.Parquet.Encodings;
+using Flywheel.Parquet.Thrift;
+
+namespace Flywheel.Parquet.IO;
+
+/// <summary>Picks, for a leaf column, the decoder of its physical type and the conversion to its logical type's .NET value.</summary>
+internal static class ValueConverters
+{
+    public static ColumnData Create(ParquetField leaf, long fileOffset)
+    {
+        var kind = leaf.Logical?.Kind ?? LogicalKind.None;
+        var converted = leaf.Converted;
+        switch (leaf.PhysicalType)
+        {
+            case PhysicalType.Boolean:
+                return new ColumnData<bool>(leaf, fileOffset, new BooleanDecoder(), v => v);
+            case PhysicalType.Int32:
+                return new ColumnData<int>(leaf, fileOffset, new NumberDecoder<int>(), Int32Box(leaf, kind, converted));
+            case PhysicalType.Int64:
+                return new ColumnData<long>(leaf, fileOffset, new NumberDecoder<long>(), Int64Box(leaf, kind, converted));
+            case PhysicalType.Float:
+                return new ColumnData<float>(leaf, fileOffset, new NumberDecoder<float>(), v => v);
+            case PhysicalType.Double:
+                return new ColumnData<double>(leaf, fileOffset, new NumberDecoder<double>(), v => v);
+            case PhysicalType.ByteArray when IsText(kind, converted):
+                return new ColumnData<string>(leaf, fileOffset, new ByteArrayDecoder<string>(Utf8), v => v);
+            case PhysicalType.ByteArray:
+                return new ColumnData<byte[]>(leaf, fileOffset, new ByteArrayDecoder<byte[]>(b => b.ToArray()), BytesBox(leaf, kind, converted));
+            case PhysicalType.Int96:
+                return new ColumnData<byte[]>(leaf, fileOffset, new FixedDecoder<byte[]>(12, b => b.ToArray()), v => Int96ToDateTime(v));
+            default:
+                return new ColumnData<byte[]>(leaf, fileOffset, new FixedDecoder<byte[]>(leaf.TypeLength, b => b.ToArray()), BytesBox(leaf, kind, converted));
+        }
+    }
+
+    private static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
+
+    private static bool IsText(LogicalKind kind, ConvertedType converted) =>
+        kind is LogicalKind.String or LogicalKind.Enum or LogicalKind.Json
+        || converted is ConvertedType.Utf8 or ConvertedType.Enum or ConvertedType.Json;
+
+    private static Func<int, object?> Int32Box(ParquetField leaf, LogicalKind kind, ConvertedType converted)
+    {
+        if (kind == LogicalKind.Date || converted == ConvertedType.Date)
+        {
+            return v => DateOnly.FromDayNumber(UnixEpochDay + v);
+        }
+
+        if (kind == LogicalKind.Decimal || converted == ConvertedType.Decimal)
+        {
+            return v => Scale(v, leaf.Scale);
+        }
+
+        if ((kind == LogicalKind.Integer && !leaf.Logical!.IsSigned) || converted is ConvertedType.Uint8 or ConvertedType.Uint16 or ConvertedType.Uint32)
+        {
+            return v => (long)(uint)v;
+        }
+
+        if (kind == LogicalKind.Time || converted == ConvertedType.TimeMillis)
+        {
+            return v => new TimeOnly(v * TimeSpan.TicksPerMillisecond);
+        }
+
+        return v => v;
+    }
+
+    private static Func<long, object?> Int64Box(ParquetField leaf, LogicalKind kind, ConvertedType converted)
+    {
+        if (kind == LogicalKind.Decimal || converted == ConvertedType.Decimal)
+        {
+            return v => Scale(v, leaf.Scale);
+        }
+
+        if ((kind == LogicalKind.Integer && !leaf.Logical!.IsSigned) || converted == ConvertedType.Uint64)
+        {
+            return v => (ulong)v;
+        }
+
+        if (kind == LogicalKind.Timestamp || converted is ConvertedType.TimestampMillis or ConvertedType.TimestampMicros)
+        {
+            var unit = kind == LogicalKind.Timestamp ? leaf.Logical!.Unit : converted == ConvertedType.TimestampMillis ? TimeUnit.Millis : TimeUnit.Micros;
+            bool utc = kind != LogicalKind.Timestamp || leaf.Logical!.IsAdjustedToUtc;
+            return v => DateTime.SpecifyKind(DateTime.UnixEpoch.AddTicks(Ticks(v, unit)), utc ? DateTimeKind.Utc : DateTimeKind.Unspecified);
+        }
+
+        if (kind == LogicalKind.Time || converted == ConvertedType.TimeMicros)
+        {
+            var unit = kind == LogicalKind.Time ? leaf.Logical!.Unit : TimeUnit.Micros;
+            return v => new TimeOnly(Ticks(v, unit));
+        }
+
+        return v => v;
+    }
+
+    private static Func<byte[], object?> BytesBox(ParquetField leaf, LogicalKind kind, ConvertedType converted)
+    {
+        if (kind == LogicalKind.Decimal || converted == ConvertedType.Decimal)
+        {
+            return v => Scale(new BigInteger(v, isUnsigned: false, isBigEndian: true), leaf.Scale);
+        }
+
+        if (kind == LogicalKind.Float16 && leaf.TypeLength == 2)
+        {
+            return v => (float)BinaryPrimitives.ReadHalfLittleEndian(v);
+        }
+
+        if (kind == LogicalKind.Uuid && leaf.TypeLength == 16)
+        {
+            return v => new Guid(v, bigEndian: true);
+        }
+
+        return v => v;
+    }
+
+    private static DateTime Int96ToDateTime(byte[] v)
+    {
+        long nanos = BinaryPrimitives.ReadInt64LittleEndian(v);
+        int julianDay = BinaryPrimitives.ReadInt32LittleEndian(v.AsSpan(8));
+        return DateTime.SpecifyKind(DateTime.UnixEpoch.AddDays(julianDay - 2440588).AddTicks(nanos / 100), DateTimeKind.Utc);
+    }
+
+    private static long Ticks(long v, TimeUnit unit) => unit switch
+    {
+        TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond,
+        TimeUnit.Micros => v * 10,
+        _ => v / 100,
+    };
+
+    /// <summary>The unscaled integer over 10^scale, as a decimal where it fits and as its exact string where not.</summary>
+    private static object Scale(BigInteger unscaled, int scale)
+    {
+        try
+        {
+            return scale is >= 0 and <= 28 ? (decimal)unscaled / Pow10(scale) : throw new OverflowException();
+        }
+        catch (OverflowException)
+        {
+            var s = BigInteger.Abs(unscaled).ToString().PadLeft(Math.Max(scale, 0) + 1, '0');
+            return (unscaled.Sign < 0 ? "-" : "") + (scale <= 0 ? s : s[..^scale] + "." + s[^scale..]);
+        }
+    }
+
+    private static decimal Pow10(int scale)
+    {
+        decimal p = 1;
+        for (int i = 0; i < scale; i++)
+        {
+            p *= 10;
+        }
+
+        return p;
+    }
+
+    private static readonly int UnixEpochDay = DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber;
+}
