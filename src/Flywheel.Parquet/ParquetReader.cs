@@ -180,7 +180,7 @@ public sealed class ParquetReader : IAsyncDisposable, IDisposable
 
             var meta = group.Columns[leaf.ColumnIndex].MetaData!;
             long start = ChunkStart(meta);
-            var bytes = await ReadAtAsync(_stream, start, (int)meta.TotalCompressedSize, cancellationToken);
+            var bytes = meta.NumValues == 0 ? [] : await ReadAtAsync(_stream, start, (int)meta.TotalCompressedSize, cancellationToken);
             data[leaf.ColumnIndex] = ColumnChunkReader.Read(bytes, start, leaf, meta, group.NumRows);
         }
 
@@ -191,7 +191,7 @@ public sealed class ParquetReader : IAsyncDisposable, IDisposable
     private static long ChunkStart(ColumnMetaData meta) =>
 
         // Some writers store a dictionary offset of 0 when there is no dictionary; the first page is the earlier valid one.
-        meta.DictionaryPageOffset is { } d && d >= 4 && d < meta.DataPageOffset ? d : meta.DataPageOffset;
+        meta.DictionaryPageOffset is { } d && d >= 4 && (d < meta.DataPageOffset || meta.DataPageOffset < 4) ? d : meta.DataPageOffset;
 
     private static FileMetaData ParseFooter(byte[] footer, long footerStart)
     {
@@ -228,6 +228,7 @@ public sealed class ParquetReader : IAsyncDisposable, IDisposable
                     : ChunkStart(meta) < 4 || meta.TotalCompressedSize < 0 || ChunkStart(meta) + meta.TotalCompressedSize > footerStart
                         ? $"the column chunk's bytes [{ChunkStart(meta)}, +{meta.TotalCompressedSize}) lie outside the file's data"
                     : meta.NumValues < 0 ? "the column chunk has a negative value count"
+                    : meta.TotalCompressedSize > Array.MaxLength ? "column chunks over 2 GB are not supported"
                     : "";
                 if (reason.Length > 0)
                 {
@@ -236,10 +237,9 @@ public sealed class ParquetReader : IAsyncDisposable, IDisposable
             }
         }
 
-        if (rows != metadata.NumRows)
-        {
-            throw new ParquetFormatException($"the row groups hold {rows} rows, the footer says {metadata.NumRows}", null, footerStart);
-        }
+
+        // Some writers leave the footer's row count at 0; the row groups' own counts are what the data holds.
+        metadata.NumRows = rows;
     }
 
     private RowGroupInfo Describe(RowGroup group) =>

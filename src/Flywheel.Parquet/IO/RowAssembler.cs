@@ -64,9 +64,10 @@ internal sealed class RowAssembler
         {
             var repeated = f.Children[0];
             Shape? element;
-            if (isMap || repeated.IsLeaf || repeated.Children.Count > 1 || repeated.Name == "array" || repeated.Name == f.Name + "_tuple")
+            if (repeated.IsLeaf || repeated.Children.Count > 1 || (!isMap && (repeated.Name == "array" || repeated.Name == f.Name + "_tuple")))
             {
-                // Maps, and legacy two-level lists, whose repeated node is itself the element.
+                // Maps (key and value), and legacy two-level lists, whose repeated node is itself the element; a map
+                // without values is read as the list of its keys, as Arrow does.
                 element = Single(repeated, columnOf);
             }
             else

@@ -30,7 +30,7 @@ internal static class ValueConverters
             case PhysicalType.ByteArray:
                 return new ColumnData<byte[]>(leaf, fileOffset, new ByteArrayDecoder<byte[]>(b => b.ToArray()), BytesBox(leaf, kind, converted));
             case PhysicalType.Int96:
-                return new ColumnData<byte[]>(leaf, fileOffset, new FixedDecoder<byte[]>(12, b => b.ToArray()), v => Int96ToDateTime(v));
+                return new ColumnData<byte[]>(leaf, fileOffset, new FixedDecoder<byte[]>(12, b => b.ToArray()), Int96Timestamp);
             default:
                 return new ColumnData<byte[]>(leaf, fileOffset, new FixedDecoder<byte[]>(leaf.TypeLength, b => b.ToArray()), BytesBox(leaf, kind, converted));
         }
@@ -46,7 +46,7 @@ internal static class ValueConverters
     {
         if (kind == LogicalKind.Date || converted == ConvertedType.Date)
         {
-            return v => DateOnly.FromDayNumber(UnixEpochDay + v);
+            return v => (long)UnixEpochDay + v is >= 0 and var day && day <= DateOnly.MaxValue.DayNumber ? DateOnly.FromDayNumber((int)day) : v;
         }
 
         if (kind == LogicalKind.Decimal || converted == ConvertedType.Decimal)
@@ -61,7 +61,8 @@ internal static class ValueConverters
 
         if (kind == LogicalKind.Time || converted == ConvertedType.TimeMillis)
         {
-            return v => new TimeOnly(v * TimeSpan.TicksPerMillisecond);
+            var time = Time(TimeUnit.Millis);
+            return v => time(v);
         }
 
         return v => v;
@@ -83,13 +84,13 @@ internal static class ValueConverters
         {
             var unit = kind == LogicalKind.Timestamp ? leaf.Logical!.Unit : converted == ConvertedType.TimestampMillis ? TimeUnit.Millis : TimeUnit.Micros;
             bool utc = kind != LogicalKind.Timestamp || leaf.Logical!.IsAdjustedToUtc;
-            return v => DateTime.SpecifyKind(DateTime.UnixEpoch.AddTicks(Ticks(v, unit)), utc ? DateTimeKind.Utc : DateTimeKind.Unspecified);
+            return v => Timestamp(unit switch { TimeUnit.Millis => (Int128)v * 1000, TimeUnit.Micros => v, _ => v / 1000 }, utc);
         }
 
         if (kind == LogicalKind.Time || converted == ConvertedType.TimeMicros)
         {
             var unit = kind == LogicalKind.Time ? leaf.Logical!.Unit : TimeUnit.Micros;
-            return v => new TimeOnly(Ticks(v, unit));
+            return Time(unit);
         }
 
         return v => v;
@@ -115,17 +116,34 @@ internal static class ValueConverters
         return v => v;
     }
 
-    private static DateTime Int96ToDateTime(byte[] v)
+    /// <summary>INT96 legacy timestamps: nanoseconds of the day, then the Julian day.</summary>
+    private static object? Int96Timestamp(byte[] v)
     {
         long nanos = BinaryPrimitives.ReadInt64LittleEndian(v);
         int julianDay = BinaryPrimitives.ReadInt32LittleEndian(v.AsSpan(8));
-        return DateTime.SpecifyKind(DateTime.UnixEpoch.AddDays(julianDay - 2440588).AddTicks(nanos / 100), DateTimeKind.Utc);
+        return Timestamp(((Int128)(julianDay - 2440588) * 86_400_000_000) + (nanos / 1000), utc: true);
     }
+
+    /// <summary>A DateTime where the instant fits one, else the microseconds since the epoch as a long.</summary>
+    private static object? Timestamp(Int128 micros, bool utc)
+    {
+        Int128 ticks = (micros * 10) + DateTime.UnixEpoch.Ticks;
+        if (ticks >= DateTime.MinValue.Ticks && ticks <= DateTime.MaxValue.Ticks)
+        {
+            return new DateTime((long)ticks, utc ? DateTimeKind.Utc : DateTimeKind.Unspecified);
+        }
+
+        return micros >= long.MinValue && micros <= long.MaxValue ? (long)micros : null;
+    }
+
+    /// <summary>A TimeOnly where the value is a time of day, else the raw count in microseconds.</summary>
+    private static Func<long, object?> Time(TimeUnit unit) =>
+        v => Ticks(v, unit) is var t && t >= 0 && t <= TimeOnly.MaxValue.Ticks ? new TimeOnly(t) : t / 10;
 
     private static long Ticks(long v, TimeUnit unit) => unit switch
     {
-        TimeUnit.Millis => v * TimeSpan.TicksPerMillisecond,
-        TimeUnit.Micros => v * 10,
+        TimeUnit.Millis => unchecked(v * TimeSpan.TicksPerMillisecond),
+        TimeUnit.Micros => unchecked(v * 10),
         _ => v / 100,
     };
 

@@ -48,12 +48,24 @@ async function arrowRs() {
   const wasm = await import('parquet-wasm');
   const arrow = await import('apache-arrow');
   const table = arrow.tableFromIPC(wasm.readParquet(readFileSync(file)).intoIPCStream());
-  return table.toArray().map(r => arrowValue(r));
+  const rows = table.toArray().map(r => arrowValue(r));
+  // Arrow JS hands decimals over as raw words: scale top-level ones to numbers.
+  for (const field of table.schema.fields) {
+    if (arrow.DataType.isDecimal(field.type)) {
+      const column = table.getChild(field.name);
+      rows.forEach((r, i) => {
+        const v = column.get(i);
+        r[field.name] = v === null ? null : Number(arrow.util.bigNumToString(v)) / 10 ** field.type.scale;
+      });
+    }
+  }
+  return rows;
 }
 
 function arrowValue(v) {
   if (v === null || v === undefined) return null;
   if (v instanceof Uint8Array || typeof v !== 'object') return v;
+  if (v.constructor?.name === 'MapRow') return [...v].map(([k, x]) => ({ key: arrowValue(k), value: arrowValue(x) }));
   if (typeof v.toArray === 'function' && !(v instanceof Array) && v.constructor?.name === 'Vector') return [...v].map(arrowValue);
   if (typeof v.toJSON === 'function') {
     const j = v.toJSON();
