@@ -119,7 +119,7 @@ public sealed class ParquetReader : IAsyncDisposable, IDisposable
         long footerStart = length - 8 - footerLength;
         var footer = await ReadAtAsync(stream, footerStart, footerLength, cancellationToken);
         var metadata = ParseFooter(footer, footerStart);
-        var schema = ParquetSchema.FromElements(metadata.Schema);
+        var schema = ParquetSchema.FromElements(metadata.Schema, footerStart);
         Validate(metadata, schema, footerStart);
         return new ParquetReader(stream, !leaveOpen, metadata, schema, footerStart);
     }
@@ -277,8 +277,9 @@ public sealed class ParquetReader : IAsyncDisposable, IDisposable
             column.Definition.Append(1)[0] = leaf.MaxDefinitionLevel;
             return column.Next();
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or OverflowException or ParquetFormatException)
         {
+            // Statistics are advisory: one that does not decode is left out rather than failing the open.
             return null;
         }
     }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Flywheel.Parquet.Compression;
 using Flywheel.Parquet.IO;
 using Flywheel.Parquet.Serialization;

@@ -13,7 +13,7 @@ internal static class ColumnChunkReader
     // which writers cut into pages far below this).
     private const long MaxExpansion = 4096;
     private const long ValuesPerByte = 2048;
-    private const long Slack = 1 << 16;
+    private const long Slack = 1 << 20;
 
     /// <param name="chunk">The chunk's bytes, from its first page to its end.</param>
     /// <param name="chunkOffset">Where <paramref name="chunk"/> starts in the file.</param>
@@ -91,7 +91,7 @@ internal static class ColumnChunkReader
         {
             throw e.InColumn(leaf.Path);
         }
-        catch (Exception e) when (e is InvalidDataException or OverflowException or IndexOutOfRangeException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is InvalidDataException or IOException or OverflowException or IndexOutOfRangeException or ArgumentException or NotSupportedException)
         {
             throw new ParquetFormatException(e.Message, leaf.Path, pageOffset, e);
         }

@@ -49,24 +49,24 @@ public sealed class ParquetSchema
         return sb.ToString().TrimEnd();
     }
 
-    /// <summary>Builds the tree from the footer's flattened depth-first list, checking it as it goes.</summary>
-    internal static ParquetSchema FromElements(IReadOnlyList<SchemaElement> elements)
+    /// <summary>Builds the tree from the footer's flattened depth-first list, checking it as it goes (faults name the footer's offset).</summary>
+    internal static ParquetSchema FromElements(IReadOnlyList<SchemaElement> elements, long footerOffset)
     {
         if (elements.Count == 0)
         {
-            throw new ParquetFormatException("the schema is empty", null, -1);
+            throw new ParquetFormatException("the schema is empty", null, footerOffset);
         }
 
         int index = 1;
         var fields = new List<ParquetField>();
         for (int i = 0; i < elements[0].NumChildren; i++)
         {
-            fields.Add(Build(elements, ref index, 1));
+            fields.Add(Build(elements, ref index, 1, footerOffset));
         }
 
         if (index != elements.Count)
         {
-            throw new ParquetFormatException($"the schema lists {elements.Count} elements but its tree holds {index}", null, -1);
+            throw new ParquetFormatException($"the schema lists {elements.Count} elements but its tree holds {index}", null, footerOffset);
         }
 
         try
@@ -75,7 +75,7 @@ public sealed class ParquetSchema
         }
         catch (ArgumentException e)
         {
-            throw new ParquetFormatException(e.Message, null, -1, e);
+            throw new ParquetFormatException(e.Message, null, footerOffset, e);
         }
     }
 
@@ -108,16 +108,16 @@ public sealed class ParquetSchema
         }
     }
 
-    private static ParquetField Build(IReadOnlyList<SchemaElement> elements, ref int index, int depth)
+    private static ParquetField Build(IReadOnlyList<SchemaElement> elements, ref int index, int depth, long footerOffset)
     {
         if (index >= elements.Count)
         {
-            throw new ParquetFormatException("the schema tree needs more elements than the footer lists", null, -1);
+            throw new ParquetFormatException("the schema tree needs more elements than the footer lists", null, footerOffset);
         }
 
         if (depth > MaxNesting)
         {
-            throw new ParquetFormatException("the schema is nested too deeply", null, -1);
+            throw new ParquetFormatException("the schema is nested too deeply", null, footerOffset);
         }
 
         var e = elements[index++];
@@ -126,24 +126,30 @@ public sealed class ParquetSchema
         {
             if (e.NumChildren <= 0 || e.NumChildren > elements.Count - index)
             {
-                throw new ParquetFormatException($"schema group '{e.Name}' claims {e.NumChildren} children", null, -1);
+                throw new ParquetFormatException($"schema group '{e.Name}' claims {e.NumChildren} children", null, footerOffset);
             }
 
             for (int i = 0; i < e.NumChildren; i++)
             {
-                children.Add(Build(elements, ref index, depth + 1));
+                children.Add(Build(elements, ref index, depth + 1, footerOffset));
             }
         }
         else if (e.Type == PhysicalType.FixedLenByteArray && e.TypeLength <= 0)
         {
-            throw new ParquetFormatException($"fixed-length column '{e.Name}' has length {e.TypeLength}", null, -1);
+            throw new ParquetFormatException($"fixed-length column '{e.Name}' has length {e.TypeLength}", null, footerOffset);
+        }
+
+        int scale = e.LogicalType?.Kind == LogicalKind.Decimal ? e.LogicalType.Scale : e.Scale;
+        if (scale is < 0 or > 76)
+        {
+            throw new ParquetFormatException($"decimal column '{e.Name}' has scale {scale}", null, footerOffset);
         }
 
         return new ParquetField(e.Name, e.RepetitionType ?? Repetition.Optional, e.Type, e.LogicalType, children)
         {
             Converted = e.ConvertedType,
             TypeLength = e.TypeLength,
-            Scale = e.LogicalType?.Kind == LogicalKind.Decimal ? e.LogicalType.Scale : e.Scale,
+            Scale = scale,
             Precision = e.LogicalType?.Kind == LogicalKind.Decimal ? e.LogicalType.Precision : e.Precision,
         };
     }

@@ -57,7 +57,13 @@ internal ref struct CompactReader
         }
 
         int delta = b >> 4;
-        id = delta == 0 ? checked((short)ZigZag32(ReadVarint32())) : (short)(lastId + delta);
+        int wide = delta == 0 ? ZigZag32(ReadVarint32()) : lastId + delta;
+        if (wide is < short.MinValue or > short.MaxValue)
+        {
+            throw Error($"Thrift field id {wide} is out of range");
+        }
+
+        id = (short)wide;
         lastId = id;
         return true;
     }
