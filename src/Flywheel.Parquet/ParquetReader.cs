@@ -249,7 +249,7 @@ public sealed class ParquetReader : IAsyncDisposable, IDisposable
     private static ColumnChunkInfo DescribeChunk(ParquetField leaf, ColumnMetaData meta)
     {
         var stats = meta.Statistics;
-        return new(leaf.Path, meta.Type, meta.Codec, [.. meta.Encodings.Select(e => e.ToString().ToUpperInvariant())], meta.NumValues,
+        return new(leaf.Path, meta.Type, meta.Codec, [.. meta.Encodings.Select(e => Serialization.TypeSchema.SnakeCase(e.ToString()).ToUpperInvariant())], meta.NumValues,
             meta.TotalCompressedSize, meta.TotalUncompressedSize, stats?.NullCount,
             Statistic(leaf, stats?.MinValue ?? stats?.Min), Statistic(leaf, stats?.MaxValue ?? stats?.Max));
     }

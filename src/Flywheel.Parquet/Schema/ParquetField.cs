@@ -128,7 +128,7 @@ public sealed class ParquetField
     internal void Print(StringBuilder sb, int depth)
     {
         sb.Append(' ', depth * 2).Append(Repetition.ToString().ToLowerInvariant()).Append(' ');
-        sb.Append(PhysicalType is { } p ? p.ToString().ToUpperInvariant() : "group").Append(' ').Append(Name);
+        sb.Append(PhysicalType is { } p ? Serialization.TypeSchema.SnakeCase(p.ToString()).ToUpperInvariant() : "group").Append(' ').Append(Name);
         if (LogicalType is { } l)
         {
             sb.Append(" (").Append(l).Append(')');
