@@ -1,0 +1,224 @@
+using Flywheel.Parquet.Compression;
+using Flywheel.Parquet.IO;
+using Flywheel.Parquet.Serialization;
+using Flywheel.Parquet.Thrift;
+
+namespace Flywheel.Parquet;
+
+/// <summary>How to write a Parquet file.</summary>
+public sealed class ParquetWriterOptions
+{
+    /// <summary>The page codec: Zstd (default), Snappy, Gzip or Uncompressed.</summary>
+    public ParquetCompression Compression { get; init; } = ParquetCompression.Zstd;
+
+    /// <summary>The codec's level (zstd 1–22, default 3; gzip: up to 3 is fastest, above is optimal).</summary>
+    public int CompressionLevel { get; init; } = 3;
+
+    /// <summary>Dictionary-encode columns while their distinct values stay under <see cref="DictionaryLimit"/>.</summary>
+    public bool UseDictionary { get; init; } = true;
+
+    /// <summary>Bytes of distinct values beyond which a column chunk falls back to PLAIN.</summary>
+    public int DictionaryLimit { get; init; } = 1 << 20;
+
+    /// <summary>Buffered (uncompressed) bytes at which a row group is cut; memory use is about one row group.</summary>
+    public long RowGroupSize { get; init; } = 64L << 20;
+
+    /// <summary>Bytes of values per data page.</summary>
+    public int PageSize { get; init; } = 1 << 20;
+
+    /// <summary>Key-value metadata stored in the footer.</summary>
+    public IReadOnlyDictionary<string, string>? KeyValueMetadata { get; init; }
+}
+
+/// <summary>
+/// Writes a Parquet file row group by row group (data page v1, PLAIN or dictionary encoding, statistics). A file
+/// written by path appears complete or not at all: it is written under a temporary name and renamed by
+/// <see cref="CompleteAsync"/>; disposing without completing deletes it.
+/// </summary>
+public sealed class ParquetWriter : IAsyncDisposable
+{
+    private readonly Stream _stream;
+    private readonly bool _ownsStream;
+    private readonly string? _path;
+    private readonly string? _tempPath;
+    private readonly ParquetWriterOptions _options;
+    private readonly ColumnBuffer[] _columns;
+    private readonly List<RowGroup> _rowGroups = [];
+    private readonly RowShredder<IReadOnlyDictionary<string, object?>> _dynamic;
+    private long _position;
+    private long _rowsInGroup;
+    private bool _completed;
+
+    private ParquetWriter(Stream stream, bool ownsStream, string? path, string? tempPath, ParquetSchema schema, ParquetWriterOptions? options)
+    {
+        _options = options ?? new ParquetWriterOptions();
+        if (!Codecs.CanWrite(_options.Compression))
+        {
+            throw new ArgumentException($"Writing {_options.Compression} is not supported.", nameof(options));
+        }
+
+        _stream = stream;
+        _ownsStream = ownsStream;
+        _path = path;
+        _tempPath = tempPath;
+        Schema = schema;
+        var settings = new ChunkSettings(_options.Compression, _options.CompressionLevel, _options.UseDictionary, _options.DictionaryLimit, _options.PageSize);
+        _columns = [.. schema.Columns.Select(leaf => CreateBuffer(leaf, settings))];
+        _dynamic = RowShredder<IReadOnlyDictionary<string, object?>>.ForDictionaries(this);
+        _stream.Write("PAR1"u8);
+        _position = 4;
+    }
+
+    public ParquetSchema Schema { get; }
+
+    /// <summary>Creates <paramref name="path"/> (atomically, on <see cref="CompleteAsync"/>).</summary>
+    public static ParquetWriter Create(string path, ParquetSchema schema, ParquetWriterOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(schema);
+        var full = Path.GetFullPath(path);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        try
+        {
+            return new ParquetWriter(stream, true, full, temp, schema, options);
+        }
+        catch
+        {
+            stream.Dispose();
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Writes to a stream (which is not closed unless <paramref name="leaveOpen"/> is false).</summary>
+    public static ParquetWriter Create(Stream stream, ParquetSchema schema, ParquetWriterOptions? options = null, bool leaveOpen = true)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(schema);
+        return new ParquetWriter(stream, !leaveOpen, null, null, schema, options);
+    }
+
+    /// <summary>
+    /// Writes one row given as field names to values (nested structs as dictionaries, lists as enumerables);
+    /// a value that does not fit its column raises <see cref="ArgumentException"/> naming the column.
+    /// </summary>
+    public ValueTask WriteRowAsync(IReadOnlyDictionary<string, object?> row, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        _dynamic.Write(row);
+        return EndRowAsync(cancellationToken);
+    }
+
+    /// <summary>Ends the current row group here (it is also cut when <see cref="ParquetWriterOptions.RowGroupSize"/> is reached).</summary>
+    public async Task FlushRowGroupAsync(CancellationToken cancellationToken = default)
+    {
+        if (_rowsInGroup == 0)
+        {
+            return;
+        }
+
+        var chunks = new EncodedChunk[_columns.Length];
+        Parallel.For(0, _columns.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => chunks[i] = _columns[i].Encode());
+        var group = new RowGroup { NumRows = _rowsInGroup, FileOffset = _position };
+        long compressed = 0;
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            var (bytes, meta, hasDictionary) = chunks[i];
+            meta.DataPageOffset += _position;
+            meta.DictionaryPageOffset = hasDictionary ? _position : null;
+            await _stream.WriteAsync(bytes.Memory, cancellationToken);
+            _position += bytes.Length;
+            compressed += bytes.Length;
+            group.TotalByteSize += meta.TotalUncompressedSize;
+            group.Columns.Add(new ColumnChunk { MetaData = meta });
+            bytes.Dispose();
+            _columns[i].Reset();
+        }
+
+        group.TotalCompressedSize = compressed;
+        _rowGroups.Add(group);
+        _rowsInGroup = 0;
+    }
+
+    /// <summary>Writes the last row group and the footer, and moves the file into place.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        await FlushRowGroupAsync(cancellationToken);
+        var metadata = new FileMetaData
+        {
+            Version = 1,
+            Schema = Schema.ToElements(),
+            NumRows = _rowGroups.Sum(g => g.NumRows),
+            RowGroups = _rowGroups,
+            KeyValueMetadata = [.. (_options.KeyValueMetadata ?? new Dictionary<string, string>()).Select(kv => new KeyValue { Key = kv.Key, Value = kv.Value })],
+            CreatedBy = "Flywheel.Parquet version 1.0.0",
+        };
+        using var footer = new ByteBuffer(4096);
+        metadata.Write(new CompactWriter(footer));
+        int length = footer.Length;
+        footer.WriteInt32(length);
+        footer.Write("PAR1"u8);
+        await _stream.WriteAsync(footer.Memory, cancellationToken);
+        await _stream.FlushAsync(cancellationToken);
+        _completed = true;
+        if (_ownsStream)
+        {
+            await _stream.DisposeAsync();
+        }
+
+        if (_tempPath is not null)
+        {
+            File.Move(_tempPath, _path!, overwrite: true);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var c in _columns.OfType<IDisposable>())
+        {
+            c.Dispose();
+        }
+
+        if (!_completed)
+        {
+            _completed = true;
+            if (_ownsStream)
+            {
+                await _stream.DisposeAsync();
+            }
+
+            if (_tempPath is not null)
+            {
+                File.Delete(_tempPath);
+            }
+        }
+    }
+
+    internal ColumnBuffer Column(int index) => _columns[index];
+
+    /// <summary>Counts a shredded row and cuts the row group once enough is buffered.</summary>
+    internal ValueTask EndRowAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        _rowsInGroup++;
+        if ((_rowsInGroup & 255) == 0 && _columns.Sum(c => c.BufferedBytes) >= _options.RowGroupSize)
+        {
+            return new ValueTask(FlushRowGroupAsync(cancellationToken));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static ColumnBuffer CreateBuffer(ParquetField leaf, ChunkSettings settings) => leaf.PhysicalType switch
+    {
+        PhysicalType.Boolean => new BooleanColumnBuffer(leaf, settings),
+        PhysicalType.Int32 => new NumberColumnBuffer<int>(leaf, settings),
+        PhysicalType.Int64 => new NumberColumnBuffer<long>(leaf, settings),
+        PhysicalType.Float => new NumberColumnBuffer<float>(leaf, settings),
+        PhysicalType.Double => new NumberColumnBuffer<double>(leaf, settings),
+        PhysicalType.ByteArray => new ByteArrayColumnBuffer(leaf, settings),
+        _ => throw new NotSupportedException($"Writing {leaf.PhysicalType} columns ('{leaf.Path}') is not supported."),
+    };
+}
