@@ -71,3 +71,38 @@ public class InspectCommandTests
         Assert.Contains("--help", r.Error);
     }
 }
+
+public class InspectParquetTests
+{
+    private sealed record Row(long Id, string Prompt, IReadOnlyList<string> Tags);
+
+    [Fact]
+    public async Task Inspect_parquet_prints_rows_as_json_lines_and_the_schema_as_a_table()
+    {
+        string path = Path.Combine(CliRunner.TempDir(), "rows.parquet");
+        var rows = Enumerable.Range(0, 10).Select(i => new Row(i, $"prompt ü {i}", i % 2 == 0 ? ["a", "b"] : []));
+        await Flywheel.Parquet.ParquetSerializer.SerializeAsync(rows, path);
+        var r = await CliRunner.RunAsync("inspect", path, "--json", "--rows", "0");
+        Assert.Equal(0, r.ExitCode);
+        var lines = r.Out.Trim().Split('\n');
+        Assert.Equal(10, lines.Length);
+        Assert.Equal("{\"Id\":3,\"Prompt\":\"prompt ü 3\",\"Tags\":[]}", lines[3]);
+        var three = await CliRunner.RunAsync("inspect", path, "--json", "--rows", "3");
+        Assert.Equal(3, three.Out.Trim().Split('\n').Length);
+        var table = await CliRunner.RunAsync("inspect", path);
+        Assert.Contains("10 rows", table.Out);
+        Assert.Contains("Tags (LIST)", table.Out);
+    }
+
+    [Fact]
+    public async Task A_corrupt_parquet_file_exits_2_naming_the_file_column_and_offset()
+    {
+        string path = Path.Combine(CliRunner.TempDir(), "bad.parquet");
+        await Flywheel.Parquet.ParquetSerializer.SerializeAsync(Enumerable.Range(0, 100).Select(i => new Row(i, new string('x', 50), ["t"])), path);
+        var bytes = await File.ReadAllBytesAsync(path);
+        await File.WriteAllBytesAsync(path, bytes.AsSpan(0, bytes.Length / 2).ToArray());
+        var r = await CliRunner.RunAsync("inspect", path);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("bad.parquet", r.Error);
+    }
+}

@@ -32,6 +32,10 @@ internal static class InspectCommand
                 if (text is not null) GgufInspector.Tokenize(console, path.FullName, text, asJson);
                 else GgufInspector.Show(console, path.FullName, asJson);
             }
+            else if (name.EndsWith(".parquet", StringComparison.Ordinal))
+            {
+                return ParquetInspector.ShowAsync(console, path.FullName, n, asJson, ct);
+            }
             else if (name.EndsWith(".jsonl", StringComparison.Ordinal) || name.EndsWith(".jsonl.gz", StringComparison.Ordinal))
             {
                 return JsonlInspector.ShowAsync(console, path.FullName, n, asJson, ct);
