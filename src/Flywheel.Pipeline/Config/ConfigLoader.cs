@@ -1,0 +1,157 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Flywheel.Pipeline.Config;
+
+/// <summary>A config that cannot be used: the message names the file and the JSON path at fault.</summary>
+public sealed class ConfigException(string message) : Exception(message);
+
+/// <summary>Reads, validates and fingerprints flywheel configs.</summary>
+public static class ConfigLoader
+{
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    /// <summary>Loads a config file; relative paths inside it are made absolute against its folder.</summary>
+    public static FlywheelConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found", path);
+        FlywheelConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<FlywheelConfig>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            string where = e.Path is { Length: > 0 } p ? $"{p}" : $"line {e.LineNumber + 1}";
+            throw new ConfigException($"{path}: {where}: {Clean(e.Message)}");
+        }
+        if (config is null) throw new ConfigException($"{path}: the file holds no config object");
+        var errors = Validate(config);
+        if (errors.Count > 0) throw new ConfigException($"{path}: {errors[0]}");
+        return Resolve(config, Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    /// <summary>Every rule a config breaks, each naming its JSON path; empty when it is usable.</summary>
+    public static IReadOnlyList<string> Validate(FlywheelConfig c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        var errors = new List<string>();
+        void Check(bool ok, string path, string rule)
+        {
+            if (!ok) errors.Add($"{path}: {rule}");
+        }
+        Check(!string.IsNullOrWhiteSpace(c.Name) && c.Name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && c.Name is not ("." or ".."), "$.name", "must be a non-empty name usable as a folder name");
+        Check(c.Rounds is >= 1 and <= 1000, "$.rounds", $"must be 1 to 1000, got {c.Rounds}");
+        Check(c.Device is "auto" or "cpu" or "cuda", "$.device", $"must be auto, cpu or cuda, got '{c.Device}'");
+        Check(c.Threads is null or >= 1, "$.threads", $"must be ≥ 1, got {c.Threads}");
+        Check(!string.IsNullOrWhiteSpace(c.Policy.Model), "$.policy.model", "is required: the starting policy GGUF");
+        Check(!string.IsNullOrWhiteSpace(c.Prompts.Path), "$.prompts.path", "is required: the prompts to sample");
+        Check(c.Prompts.Limit is null or >= 1, "$.prompts.limit", $"must be ≥ 1, got {c.Prompts.Limit}");
+        Check(c.Preferences.Count > 0, "$.preferences", "needs at least one source of preference pairs (a dataset path or an annotator)");
+        for (int i = 0; i < c.Preferences.Count; i++)
+        {
+            var p = c.Preferences[i];
+            string at = $"$.preferences[{i}]";
+            Check((p.Path is null) != (p.Annotator is null), at, "needs exactly one of 'path' and 'annotator'");
+            Check(p.Rounds.All(r => r >= 1 && r <= c.Rounds), $"{at}.rounds", $"rounds must be 1 to {c.Rounds}");
+            Check(p.Limit is null or >= 1, $"{at}.limit", "must be ≥ 1");
+            if (p.Annotator is { } a)
+            {
+                Check(!string.IsNullOrWhiteSpace(a.Prompts), $"{at}.annotator.prompts", "is required: the prompts to sample and label");
+                Check(a.K >= 2, $"{at}.annotator.k", $"must be ≥ 2 to make pairs, got {a.K}");
+                Check(a.PairsPerPrompt >= 1, $"{at}.annotator.pairs_per_prompt", "must be ≥ 1");
+                Check(a.Limit is null or >= 1, $"{at}.annotator.limit", "must be ≥ 1");
+            }
+        }
+        var rm = c.RewardModel;
+        Check(rm.Epochs >= 1, "$.reward_model.epochs", "must be ≥ 1");
+        Check(rm.LearningRate is > 0 and < 1, "$.reward_model.learning_rate", $"must be in (0, 1), got {rm.LearningRate}");
+        Check(rm.WeightDecay >= 0, "$.reward_model.weight_decay", "must be ≥ 0");
+        Check(rm.BatchPairs >= 1, "$.reward_model.batch_pairs", "must be ≥ 1");
+        Check(rm.MaxLength >= 8, "$.reward_model.max_length", "must be ≥ 8");
+        Check(rm.EvalFraction is > 0 and < 1, "$.reward_model.eval_fraction", "must be in (0, 1)");
+        Check(rm.Train is "all" or "head" || (rm.Train.StartsWith("last:", StringComparison.Ordinal) && int.TryParse(rm.Train[5..], out int n) && n >= 1),
+            "$.reward_model.train", $"must be all, head or last:N, got '{rm.Train}'");
+        Check(rm.Loss is "bradley_terry" or "focal", "$.reward_model.loss", $"must be bradley_terry or focal, got '{rm.Loss}'");
+        var s = c.Sampling;
+        Check(s.K >= 1, "$.sampling.k", $"must be ≥ 1, got {s.K}");
+        Check(s.Temperature >= 0, "$.sampling.temperature", "must be ≥ 0");
+        Check(s.TopK >= 0, "$.sampling.top_k", "must be ≥ 0");
+        Check(s.TopP is > 0 and <= 1, "$.sampling.top_p", "must be in (0, 1]");
+        Check(s.MinP is >= 0 and < 1, "$.sampling.min_p", "must be in [0, 1)");
+        Check(s.MaxNewTokens >= 1, "$.sampling.max_new_tokens", "must be ≥ 1");
+        Check(s.Stop.All(x => !string.IsNullOrEmpty(x)), "$.sampling.stop", "stop strings must not be empty");
+        Check(s.Sequences >= s.K && s.Sequences <= 256, "$.sampling.sequences", $"must be between k ({s.K}) and 256, got {s.Sequences}");
+        Check(s.PartSize >= 1, "$.sampling.part_size", "must be ≥ 1");
+        Check(c.Selection.TopN >= 1 && c.Selection.TopN <= s.K, "$.selection.top_n", $"must be 1 to k ({s.K}), got {c.Selection.TopN}");
+        Check(c.Sft.Epochs >= 1, "$.sft.epochs", "must be ≥ 1");
+        Check(c.Sft.LearningRate is > 0 and < 1, "$.sft.learning_rate", "must be in (0, 1)");
+        Check(c.Sft.BatchSequences >= 1, "$.sft.batch_sequences", "must be ≥ 1");
+        Check(c.Sft.MaxLength >= 8, "$.sft.max_length", "must be ≥ 8");
+        return errors;
+    }
+
+    /// <summary>The config as canonical JSON (what the run stores and the hash is taken of).</summary>
+    public static string ToJson(FlywheelConfig config) => JsonSerializer.Serialize(config, Json);
+
+    /// <summary>SHA-256 of the canonical JSON, hex: identifies the config in run.json and in Parquet metadata.</summary>
+    public static string Hash(FlywheelConfig config) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson(config))));
+
+    /// <summary>The JSON paths whose values differ between two configs (for "resuming with a changed config").</summary>
+    public static IReadOnlyList<string> Differences(FlywheelConfig before, FlywheelConfig after)
+    {
+        var a = Flatten(JsonNode.Parse(ToJson(before)));
+        var b = Flatten(JsonNode.Parse(ToJson(after)));
+        return a.Keys.Union(b.Keys).Where(k => a.GetValueOrDefault(k) != b.GetValueOrDefault(k)).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static Dictionary<string, string?> Flatten(JsonNode? node, string path = "$", Dictionary<string, string?>? into = null)
+    {
+        into ??= new Dictionary<string, string?>();
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (k, v) in o) Flatten(v, $"{path}.{k}", into);
+                break;
+            case JsonArray a:
+                for (int i = 0; i < a.Count; i++) Flatten(a[i], $"{path}[{i}]", into);
+                into[$"{path}.length"] = a.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            default:
+                into[path] = node?.ToJsonString();
+                break;
+        }
+        return into;
+    }
+
+    private static FlywheelConfig Resolve(FlywheelConfig c, string dir)
+    {
+        string Abs(string p) => Path.GetFullPath(p, dir);
+        return c with
+        {
+            Policy = c.Policy with { Model = Abs(c.Policy.Model) },
+            Prompts = c.Prompts with { Path = Abs(c.Prompts.Path) },
+            Preferences = c.Preferences.Select(p => p with
+            {
+                Path = p.Path is null ? null : Abs(p.Path),
+                Annotator = p.Annotator is null ? null : p.Annotator with { Prompts = Abs(p.Annotator.Prompts) },
+            }).ToList(),
+            RewardModel = c.RewardModel with { Init = c.RewardModel.Init == "policy" ? "policy" : Abs(c.RewardModel.Init) },
+        };
+    }
+
+    // System.Text.Json appends "Path: … | LineNumber: …" to its messages; the path is printed separately.
+    private static string Clean(string message) => message.Split(" Path: ")[0].Trim();
+}

@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+
+namespace Flywheel.Pipeline.Runs;
+
+/// <summary>The stages of a round, in order (the names of the status --json contract).</summary>
+public static class Stage
+{
+    public const string Gather = "gather";
+    public const string TrainRm = "train_rm";
+    public const string Sample = "sample";
+    public const string Score = "score";
+    public const string Select = "select";
+    public const string Write = "write";
+    public const string Sft = "sft";
+
+    public static IReadOnlyList<string> All { get; } = [Gather, TrainRm, Sample, Score, Select, Write, Sft];
+
+    public static int IndexOf(string stage)
+    {
+        int i = All.ToList().IndexOf(stage);
+        return i >= 0 ? i : throw new ArgumentException($"unknown stage '{stage}'; stages: {string.Join(", ", All)}", nameof(stage));
+    }
+}
+
+/// <summary>A stage's or round's state: pending, running, done, failed, skipped.</summary>
+public static class StageState
+{
+    public const string Pending = "pending";
+    public const string Running = "running";
+    public const string Done = "done";
+    public const string Failed = "failed";
+    public const string Skipped = "skipped";
+}
+
+/// <summary>run.json: the run's config, its rounds and their stages' states and metrics.</summary>
+public sealed class RunManifest
+{
+    public string Run { get; set; } = "";
+    public string ConfigHash { get; set; } = "";
+    public JsonObject Config { get; set; } = new();
+    public int RoundsPlanned { get; set; }
+    public double? FinalPolicyPassAt1 { get; set; }
+    public List<RoundRecord> Rounds { get; set; } = [];
+
+    public RoundRecord Round(int round)
+    {
+        while (Rounds.Count < round) Rounds.Add(new RoundRecord { Round = Rounds.Count + 1 });
+        return Rounds[round - 1];
+    }
+}
+
+public sealed class RoundRecord
+{
+    public int Round { get; set; }
+    public string State { get; set; } = StageState.Pending;
+    public Dictionary<string, string> Stages { get; set; } = Stage.All.ToDictionary(s => s, _ => StageState.Pending);
+    public RoundMetrics Metrics { get; set; } = new();
+
+    /// <summary>The policy that sampled this round (a GGUF path).</summary>
+    public string? Policy { get; set; }
+
+    /// <summary>The reward model trained this round (a folder).</summary>
+    public string? RewardModel { get; set; }
+
+    [JsonIgnore] public bool IsDone => Stages.Values.All(s => s is StageState.Done or StageState.Skipped);
+}
+
+/// <summary>A round's figures; null where not measured (no verifier, stage not run yet).</summary>
+public sealed record RoundMetrics
+{
+    public long? Pairs { get; init; }
+    public long? PairsTruncated { get; init; }
+    public long? RowsRejected { get; init; }
+    public double? RmEvalAccuracy { get; init; }
+    public long? Candidates { get; init; }
+    public long? Kept { get; init; }
+    public double? RewardMeanAll { get; init; }
+    public double? RewardMeanKept { get; init; }
+    public double? PassRateAll { get; init; }
+    public double? PassRateKept { get; init; }
+    public double? PolicyPassAt1 { get; init; }
+    public double? TokensPerSecond { get; init; }
+}

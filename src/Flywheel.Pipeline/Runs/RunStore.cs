@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Flywheel.Pipeline.Config;
+
+namespace Flywheel.Pipeline.Runs;
+
+/// <summary>
+/// A run directory: run.json (written atomically after every change) and one folder per round. A stage is done only
+/// when run.json says so; what a killed process left half-written has a temporary name and is removed on open.
+/// </summary>
+public sealed class RunStore
+{
+    private static readonly JsonSerializerOptions Json = new(ConfigLoader.Json) { UnmappedMemberHandling = default };
+    private readonly Lock _gate = new();
+
+    private RunStore(string directory, RunManifest manifest)
+    {
+        Directory = directory;
+        Manifest = manifest;
+    }
+
+    public string Directory { get; }
+    public RunManifest Manifest { get; }
+    public string ManifestPath => Path.Combine(Directory, "run.json");
+
+    public static string ManifestPathOf(string directory) => Path.Combine(directory, "run.json");
+
+    /// <summary>
+    /// Opens the run in <paramref name="directory"/>, creating it for <paramref name="config"/> if new. An existing run
+    /// made with another config is refused, naming what changed, unless <paramref name="force"/>.
+    /// </summary>
+    public static RunStore OpenOrCreate(string directory, FlywheelConfig config, int roundsPlanned, bool force)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        string hash = HashOf(config);
+        if (File.Exists(ManifestPathOf(directory)))
+        {
+            var store = Open(directory);
+            if (store.Manifest.ConfigHash != hash)
+            {
+                var before = store.Manifest.Config.Deserialize<FlywheelConfig>(ConfigLoader.Json)!;
+                var changed = ConfigLoader.Differences(before with { Rounds = 0 }, config with { Rounds = 0 });
+                if (!force)
+                    throw new ConfigException($"{store.ManifestPath}: the run was made with another config ({string.Join(", ", changed.Take(5))}{(changed.Count > 5 ? ", …" : "")} changed); use --force to continue with the new one, or another --run-dir");
+                store.Manifest.ConfigHash = hash;
+                store.Manifest.Config = JsonNode.Parse(ConfigLoader.ToJson(config))!.AsObject();
+            }
+            store.Manifest.RoundsPlanned = roundsPlanned;
+            store.Save();
+            return store;
+        }
+        var manifest = new RunManifest
+        {
+            Run = config.Name,
+            ConfigHash = hash,
+            Config = JsonNode.Parse(ConfigLoader.ToJson(config))!.AsObject(),
+            RoundsPlanned = roundsPlanned,
+        };
+        var created = new RunStore(Path.GetFullPath(directory), manifest);
+        created.Save();
+        return created;
+    }
+
+    /// <summary>Opens an existing run.</summary>
+    public static RunStore Open(string directory)
+    {
+        string path = ManifestPathOf(directory);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no run here (run.json not found)", path);
+        RunManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<RunManifest>(File.ReadAllText(path), Json);
+        }
+        catch (JsonException e)
+        {
+            throw new ConfigException($"{path}: {e.Path}: not a valid run manifest ({e.Message.Split(" Path: ")[0]})");
+        }
+        AtomicFile.CleanUp(directory);
+        return new RunStore(Path.GetFullPath(directory), manifest ?? throw new ConfigException($"{path}: empty run manifest"));
+    }
+
+    /// <summary>The run's config as stored when the run began.</summary>
+    public FlywheelConfig Config => Manifest.Config.Deserialize<FlywheelConfig>(ConfigLoader.Json)!;
+
+    // The number of rounds is left out: running a run again with more rounds continues it.
+    private static string HashOf(FlywheelConfig config) => ConfigLoader.Hash(config with { Rounds = 0 });
+
+    public string RoundDirectory(int round) => Path.Combine(Directory, string.Create(CultureInfo.InvariantCulture, $"round-{round:000}"));
+
+    public string StageState(int round, string stage)
+    {
+        lock (_gate) return Manifest.Round(round).Stages[stage];
+    }
+
+    /// <summary>Records a stage's state (and optionally updates the round's metrics), then saves run.json.</summary>
+    public void SetStage(int round, string stage, string state, Func<RoundMetrics, RoundMetrics>? metrics = null, Action<RoundRecord>? update = null)
+    {
+        lock (_gate)
+        {
+            var r = Manifest.Round(round);
+            r.Stages[stage] = state;
+            if (metrics is not null) r.Metrics = metrics(r.Metrics);
+            update?.Invoke(r);
+            r.State = r.IsDone ? Runs.StageState.Done
+                : r.Stages.Values.Any(s => s == Runs.StageState.Failed) ? Runs.StageState.Failed
+                : r.Stages.Values.Any(s => s is not Runs.StageState.Pending) ? Runs.StageState.Running
+                : Runs.StageState.Pending;
+            Save();
+        }
+    }
+
+    public void Update(Action<RunManifest> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        lock (_gate)
+        {
+            change(Manifest);
+            Save();
+        }
+    }
+
+    /// <summary>
+    /// Forgets everything from <paramref name="stage"/> of <paramref name="round"/> on: later rounds' folders are
+    /// deleted and those stages set back to pending, so the next run redoes them.
+    /// </summary>
+    public void ResetFrom(int round, string stage)
+    {
+        int from = Stage.IndexOf(stage);
+        lock (_gate)
+        {
+            if (round < 1 || round > Math.Max(Manifest.Rounds.Count, 1))
+                throw new ArgumentException($"round {round} does not exist in this run (it has {Manifest.Rounds.Count} rounds)");
+            for (int r = Manifest.Rounds.Count; r > round; r--)
+            {
+                string dir = RoundDirectory(r);
+                if (System.IO.Directory.Exists(dir)) System.IO.Directory.Delete(dir, true);
+            }
+            Manifest.Rounds.RemoveRange(round, Manifest.Rounds.Count - round);
+            var rec = Manifest.Round(round);
+            foreach (var s in Stage.All.Skip(from)) rec.Stages[s] = Runs.StageState.Pending;
+            rec.State = Runs.StageState.Running;
+            Manifest.FinalPolicyPassAt1 = null;
+            Save();
+        }
+    }
+
+    private void Save() => AtomicFile.WriteAllText(ManifestPath, JsonSerializer.Serialize(Manifest, Json));
+}
