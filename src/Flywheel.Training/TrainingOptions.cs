@@ -73,7 +73,7 @@ public record TrainingOptions
 
     public TrainableLayers Layers { get; init; } = TrainableLayers.All;
 
-    /// <summary>Seeds the data order (and the head's initialisation where there is one).</summary>
+    /// <summary>Seeds the data order.</summary>
     public ulong Seed { get; init; }
 
     /// <summary>

@@ -67,7 +67,7 @@ public class ParityTests(ITestOutputHelper output)
         using var model = LlamaModel.Load(path);
         var sequences = Texts.Select(t => model.Vocabulary.Tokenize(t, addSpecial: true)).ToArray();
 
-        using var session = ModelSession.Open(path, new TrainingOptions { Device = ComputeDevice.Cpu, Threads = 1 }, withOutput: true, [], new HashSet<string>());
+        using var session = ModelSession.Open(path, new TrainingOptions { Device = ComputeDevice.Cpu, Threads = 1 }, withOutput: true, _ => [], new HashSet<string>());
         Assert.Equal(ropeFreqs, session.Architecture.HasRopeFreqs);
         var batch = TokenBatch.Pad(sequences, hp.VocabSize);
         int[] last = Enumerable.Range(0, batch.Count).Select(batch.LastRow).ToArray();

@@ -39,11 +39,12 @@ internal sealed class ModelSession : IDisposable
 
     /// <summary>
     /// Loads <paramref name="modelPath"/> onto the device chosen by <paramref name="options"/>. Tensors train as
-    /// <see cref="TrainingOptions.Layers"/> says; <paramref name="headNames"/> name the tensors that count as the head
-    /// (output.weight for SFT, the extra tensors for a reward model).
+    /// <see cref="TrainingOptions.Layers"/> says; <paramref name="extra"/> gives tensors to add for a model of that shape
+    /// (a reward head); <paramref name="headNames"/> name the tensors that count as the head (output.weight for SFT,
+    /// the extra tensors for a reward model).
     /// </summary>
-    internal static ModelSession Open(string modelPath, TrainingOptions options, bool withOutput, IReadOnlyList<ParameterSpec> extra,
-        IReadOnlySet<string> headNames)
+    internal static ModelSession Open(string modelPath, TrainingOptions options, bool withOutput,
+        Func<LlamaHyperparameters, IReadOnlyList<ParameterSpec>> extra, IReadOnlySet<string> headNames)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         ArgumentNullException.ThrowIfNull(options);
@@ -60,7 +61,7 @@ internal sealed class ModelSession : IDisposable
             return layer >= 0 && layer >= hp.Layers - last;
         }
         var specs = LlamaGraph.ReadSpecs(file, architecture, withOutput, Trainable)
-            .Concat(extra.Select(e => e with { Trainable = Trainable(e.Name) }))
+            .Concat(extra(hp).Select(e => e with { Trainable = Trainable(e.Name) }))
             .ToList();
         int maxNodes = 1024 + 512 * hp.Layers;
         var backend = new ComputeBackend(options.Device, options.Threads ?? LlamaBackend.DefaultThreadCount, maxNodes);
