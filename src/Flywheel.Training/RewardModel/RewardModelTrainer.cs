@@ -29,7 +29,7 @@ public sealed class RewardModelTrainer : IDisposable
             new HashSet<string> { HeadWeight, HeadBias });
     }
 
-    private ModelSession Session => _core.Session;
+    internal ModelSession Session => _core.Session;
 
     /// <summary>Name of the device training runs on (e.g. "CPU", "CUDA0").</summary>
     public string DeviceName => Session.Backend.Name;
@@ -140,6 +140,24 @@ public sealed class RewardModelTrainer : IDisposable
         return result;
     }
 
+    /// <summary>The loss of <paramref name="examples"/> (indices into <paramref name="pairs"/>) times <paramref name="scale"/>.</summary>
+    private MicroBatchGraph PairLoss(GraphContext g, List<EncodedExample> pairs, double[] margins, int[] examples, float scale)
+    {
+        var sequences = examples.Select(e => (IReadOnlyList<int>)pairs[e].Sequence(0))
+            .Concat(examples.Select(e => (IReadOnlyList<int>)pairs[e].Sequence(1))).ToList();
+        var batch = TokenBatch.Pad(sequences, _core.VocabularySize);
+        IntPtr hidden = Session.Graph.Hidden(g, batch);
+        int p = examples.Length;
+        IntPtr chosen = Head(g, LastRows(g, hidden, batch, 0, p));
+        IntPtr rejected = Head(g, LastRows(g, hidden, batch, p, p));
+        IntPtr m = g.InputF32("margins", examples.Select(e => (float)margins[e]).ToArray(), 1, p);
+        return new MicroBatchGraph(RewardLossGraph.Build(g, chosen, rejected, m, _options, scale), chosen, rejected);
+    }
+
+    /// <summary>The mean training loss of <paramref name="pairs"/> as one graph (for gradient checks).</summary>
+    internal IntPtr TrainingLoss(GraphContext g, IReadOnlyList<RewardPair> pairs) =>
+        PairLoss(g, Encode(pairs, CancellationToken.None), pairs.Select(p => p.Margin ?? 0).ToArray(), [.. Enumerable.Range(0, pairs.Count)], 1f / pairs.Count).Loss;
+
     private static IntPtr LastRows(GraphContext g, IntPtr hidden, TokenBatch batch, int first, int count)
     {
         var rows = Enumerable.Range(first, count).Select(batch.LastRow).ToArray();
@@ -163,18 +181,7 @@ public sealed class RewardModelTrainer : IDisposable
 
         public int Tokens(int example) => pairs[example].Length(0) + pairs[example].Length(1);
 
-        public MicroBatchGraph Build(GraphContext g, int[] examples, float scale)
-        {
-            var sequences = examples.Select(e => (IReadOnlyList<int>)pairs[e].Sequence(0))
-                .Concat(examples.Select(e => (IReadOnlyList<int>)pairs[e].Sequence(1))).ToList();
-            var batch = TokenBatch.Pad(sequences, trainer._core.VocabularySize);
-            IntPtr hidden = trainer.Session.Graph.Hidden(g, batch);
-            int p = examples.Length;
-            IntPtr chosen = trainer.Head(g, LastRows(g, hidden, batch, 0, p));
-            IntPtr rejected = trainer.Head(g, LastRows(g, hidden, batch, p, p));
-            IntPtr m = g.InputF32("margins", examples.Select(e => (float)margins[e]).ToArray(), 1, p);
-            return new MicroBatchGraph(RewardLossGraph.Build(g, chosen, rejected, m, trainer._options, scale), chosen, rejected);
-        }
+        public MicroBatchGraph Build(GraphContext g, int[] examples, float scale) => trainer.PairLoss(g, pairs, margins, examples, scale);
 
         public void Hash(IncrementalHash hash)
         {
