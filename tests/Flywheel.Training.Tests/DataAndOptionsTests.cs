@@ -151,4 +151,19 @@ public class DataAndOptionsTests
         Assert.Equal([3L, 5, 7, 1], GraphContext.Shape(t));
         Assert.Equal(IntPtr.Zero, ((GgmlTensorHead*)t)->buffer);
     }
+
+    [Theory]
+    [InlineData(GgmlType.F16)]
+    [InlineData(GgmlType.BF16)]
+    public void Half_precision_weights_load_into_f32_master_weights(GgmlType type)
+    {
+        string path = TinyModels.Create($"{type}.gguf", TinyModels.Small, seed: 2, weightType: type);
+        var file = GgufFile.Open(path);
+        using var session = ModelSession.Open(path, new TrainingOptions { Device = ComputeDevice.Cpu, Threads = 1 }, withOutput: true, _ => [], new HashSet<string>());
+        foreach (var p in session.Parameters.All)
+        {
+            Assert.Equal(p.Shape.Length == 1 ? GgmlType.F32 : type, file.GetTensor(p.Name).Type);
+            Assert.Equal(file.ReadTensorFloats(file.GetTensor(p.Name)), ParameterStore.Read(p.Tensor));
+        }
+    }
 }
