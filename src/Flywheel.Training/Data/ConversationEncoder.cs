@@ -1,0 +1,65 @@
+using Flywheel.Llama;
+using Flywheel.Llama.Chat;
+
+namespace Flywheel.Training.Data;
+
+/// <summary>A prompt and the responses that follow it, as tokens; <see cref="Truncated"/> when it had to be cut to fit.</summary>
+internal sealed record EncodedExample(int[] Prompt, int[][] Responses, bool Truncated)
+{
+    internal int[] Sequence(int response) => [.. Prompt, .. Responses[response]];
+
+    internal int Length(int response) => Prompt.Length + Responses[response].Length;
+}
+
+/// <summary>
+/// Turns conversations into tokens the way the trainers and the scorer must agree on: the prompt is the chat template
+/// applied with the assistant prompt open, the response is the rest of the template applied with the reply (its
+/// end-of-turn included), BOS exactly once. Too long examples lose prompt tokens from the left (BOS kept), then, if
+/// still too long, response tokens from the right — never dropped.
+/// </summary>
+internal sealed class ConversationEncoder
+{
+    private readonly LlamaVocabulary _vocabulary;
+    private readonly ChatTemplate _template;
+
+    internal ConversationEncoder(LlamaVocabulary vocabulary, ChatTemplate template, int maxLength)
+    {
+        _vocabulary = vocabulary;
+        _template = template;
+        MaxLength = maxLength;
+    }
+
+    internal int MaxLength { get; }
+
+    /// <summary>Encodes a prompt and its responses; all responses keep the same (possibly truncated) prompt.</summary>
+    internal EncodedExample Encode(IReadOnlyList<ChatMessage> prompt, params string[] responses)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        if (prompt.Count == 0) throw new ArgumentException("the prompt has no messages", nameof(prompt));
+        string promptText = _template.Apply(prompt, addAssistantPrompt: true);
+        int[] promptTokens = _vocabulary.Tokenize(promptText, addSpecial: true, parseSpecial: true);
+        var responseTokens = new int[responses.Length][];
+        for (int i = 0; i < responses.Length; i++)
+        {
+            ArgumentNullException.ThrowIfNull(responses[i], nameof(responses));
+            string full = _template.Apply([.. prompt, new ChatMessage("assistant", responses[i])], addAssistantPrompt: false);
+            if (!full.StartsWith(promptText, StringComparison.Ordinal))
+                throw new LlamaException($"chat template ({_template.Description}) renders the prompt differently once a reply follows; prompt and response tokens cannot be told apart");
+            responseTokens[i] = _vocabulary.Tokenize(full[promptText.Length..], addSpecial: false, parseSpecial: true);
+            if (responseTokens[i].Length == 0) throw new ArgumentException($"response {i} gives no tokens", nameof(responses));
+        }
+        return Fit(promptTokens, responseTokens, MaxLength, _vocabulary.Bos);
+    }
+
+    internal static EncodedExample Fit(int[] prompt, int[][] responses, int maxLength, int bos)
+    {
+        int longest = responses.Max(r => r.Length);
+        if (prompt.Length + longest <= maxLength) return new EncodedExample(prompt, responses, Truncated: false);
+        int keepBos = prompt.Length > 0 && prompt[0] == bos ? 1 : 0;
+        int promptBudget = Math.Max(keepBos, maxLength - longest);
+        int[] kept = [.. prompt.AsSpan(0, keepBos), .. prompt.AsSpan(prompt.Length - (promptBudget - keepBos))];
+        int responseBudget = maxLength - kept.Length;
+        var cut = responses.Select(r => r.Length <= responseBudget ? r : r[..responseBudget]).ToArray();
+        return new EncodedExample(kept, cut, Truncated: true);
+    }
+}
