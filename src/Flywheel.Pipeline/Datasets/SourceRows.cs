@@ -75,7 +75,9 @@ internal static class SourceRows
             var head = new byte[4];
             int n = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
             stream.Position = 0;
-            if (n == 4 && head.AsSpan().SequenceEqual("PAR1"u8))
+
+            // The name counts too, so that an empty or truncated .parquet file is reported as such, not read as empty JSONL.
+            if ((n == 4 && head.AsSpan().SequenceEqual("PAR1"u8)) || fileName.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
             {
                 await foreach (var row in ReadParquetAsync(stream, fileName, columns, cancellationToken))
                 {
@@ -87,10 +89,23 @@ internal static class SourceRows
 
             bool gzipped = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
             using var reader = new StreamReader(gzipped ? new GZipStream(stream, CompressionMode.Decompress) : stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-            long line = 0;
-            while (await reader.ReadLineAsync(cancellationToken) is { } content)
+            for (long line = 1; ; line++)
             {
-                line++;
+                string? content;
+                try
+                {
+                    content = await reader.ReadLineAsync(cancellationToken);
+                }
+                catch (InvalidDataException e)
+                {
+                    throw new DatasetFormatException($"{fileName}:{line}", null, $"the gzip data is corrupt at or after this line: {e.Message}", e);
+                }
+
+                if (content is null)
+                {
+                    yield break;
+                }
+
                 if (!string.IsNullOrWhiteSpace(content))
                 {
                     yield return new JsonLineRow(new RowLocation(fileName, line, IsParquetRow: false), content);

@@ -213,6 +213,40 @@ public class BadRowTests
     }
 
     [Fact]
+    public async Task A_corrupt_gzip_file_names_the_file_and_line_and_a_truncated_one_ends_in_a_bad_line()
+    {
+        string good = TestFiles.WriteGzipLines("pairs.jsonl.gz", Enumerable.Range(1, 20_000).Select(i => $$"""{"prompt": "Hi {{i}}", "chosen": "Yes {{i * 7919 % 10007}}", "rejected": "No"}"""));
+        byte[] bytes = File.ReadAllBytes(good);
+        string truncated = TestFiles.NewPath("pairs.jsonl.gz");
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        bytes[2] = 0x55; // the compression method: 8 (deflate) is the only one
+        string garbled = TestFiles.NewPath("pairs.jsonl.gz");
+        File.WriteAllBytes(garbled, bytes);
+
+        var reader = PreferenceDatasets.ReadAsync(garbled, new DatasetReadOptions { SkipBad = true });
+        var e = await Assert.ThrowsAsync<DatasetFormatException>(() => reader.ToListAsync().AsTask());
+        Assert.StartsWith("pairs.jsonl.gz:1: the gzip data is corrupt at or after this line: ", e.Message, StringComparison.Ordinal);
+        Assert.IsType<InvalidDataException>(e.InnerException);
+
+        // .NET's GZipStream ends a truncated stream without an error; what shows it is the cut last line.
+        reader = PreferenceDatasets.ReadAsync(truncated);
+        e = await Assert.ThrowsAsync<DatasetFormatException>(() => reader.ToListAsync().AsTask());
+        Assert.StartsWith($"pairs.jsonl.gz:{reader.RowsRead}: malformed JSON: ", e.Message, StringComparison.Ordinal);
+        Assert.InRange(reader.RowsRead, 2, 19_999);
+    }
+
+    [Fact]
+    public async Task An_empty_jsonl_file_has_no_rows_but_an_empty_parquet_file_is_corrupt()
+    {
+        var reader = PromptDatasets.ReadAsync(TestFiles.WriteLines("arith.jsonl"));
+        Assert.Empty(await reader.ToListAsync());
+        Assert.Equal(0, reader.RowsRead);
+
+        var e = await Assert.ThrowsAsync<DatasetFormatException>(() => PromptDatasets.ReadAsync(TestFiles.WriteLines("arith.parquet")).ToListAsync().AsTask());
+        Assert.Equal("arith.parquet: Invalid Parquet file (footer) at byte offset 0: the file is 0 bytes, too short for a Parquet file", e.Message);
+    }
+
+    [Fact]
     public void A_missing_file_raises_file_not_found_naming_it()
     {
         string path = TestFiles.NewPath("absent.jsonl");

@@ -108,6 +108,18 @@ public class PromptDatasetTests
     }
 
     [Fact]
+    public async Task Parquet_prompt_strings_read_with_numeric_answers_as_text()
+    {
+        var schema = new ParquetSchema(ParquetField.Of("prompt", FieldType.String, false), ParquetField.Of("answer", FieldType.Int32));
+        string path = await TestFiles.WriteParquetAsync("arith.parquet", schema, PairFormatTests.Row(("prompt", "What is 17 + 25?"), ("answer", 42)));
+
+        var prompt = Assert.Single(await PromptDatasets.ReadAsync(path).ToListAsync());
+
+        Assert.Equal(("arith-1", "42"), (prompt.Id, prompt.Answer));
+        Assert.Equal([Question], prompt.Messages);
+    }
+
+    [Fact]
     public async Task Parquet_gsm8k_layout_written_by_the_typed_serializer_reads()
     {
         string path = TestFiles.NewPath("gsm8k.parquet");
