@@ -12,6 +12,7 @@ public sealed class DatasetReader<T> : IAsyncEnumerable<T>
     private readonly IReadOnlyCollection<string> _columns;
     private readonly Func<IRowParser<T>> _newParser;
     private readonly CancellationToken _cancellationToken;
+    // Interlocked: progress reporting may read the counts from another thread while a read runs.
     private long _rowsRead;
     private long _rowsRejected;
 

@@ -8,8 +8,6 @@ namespace Flywheel.Pipeline.Datasets;
 /// <summary>Reads a row's fields with the checks every format shares; each fault raises <see cref="DatasetFormatException"/> naming the field.</summary>
 internal sealed class RowFields(JsonObject row, RowLocation at)
 {
-    public RowLocation At => at;
-
     public bool Has(string field) => row[field] is not null;
 
     public DatasetFormatException Bad(string field, string problem) => DatasetFormatException.BadField(at, field, problem);
