@@ -13,6 +13,10 @@ internal static class FlywheelCli
         var console = new CliConsole(stdout, stderr);
         var root = new RootCommand("Flywheel: the Llama 3.1-style post-training data flywheel — preference pairs, reward model, rejection sampling, SFT data.")
         {
+            RunCommand.CreateRun(console),
+            RunCommand.CreateResume(console),
+            StatusCommand.Create(console),
+            ExportCommand.Create(console),
             InspectCommand.Create(console),
         };
         var parsed = root.Parse(args);

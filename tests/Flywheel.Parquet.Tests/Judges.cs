@@ -81,6 +81,8 @@ public sealed class JudgesFixture
             return "node is not installed: " + e.Message;
         }
 
+        // Another test assembly (the CLI's end-to-end tests) may install the judges at the same time.
+        using var installLock = Flywheel.Tests.Shared.JudgesInstall.Lock(TestData.JudgesDir);
         var marker = Path.Combine(TestData.JudgesDir, "node_modules", ".package-lock.json");
         var lockFile = Path.Combine(TestData.JudgesDir, "package-lock.json");
         if (!File.Exists(marker) || File.GetLastWriteTimeUtc(marker) < File.GetLastWriteTimeUtc(lockFile))
@@ -97,6 +99,7 @@ public sealed class JudgesFixture
 
         return null;
     }
+
 }
 
 [CollectionDefinition("judges")]

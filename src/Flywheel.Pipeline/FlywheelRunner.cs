@@ -1,0 +1,151 @@
+using Flywheel.Llama;
+using Flywheel.Pipeline.Config;
+using Flywheel.Pipeline.Resilience;
+using Flywheel.Pipeline.Runs;
+using Flywheel.Pipeline.Stages;
+using Flywheel.Pipeline.Verifiers;
+
+namespace Flywheel.Pipeline;
+
+/// <summary>Options for <see cref="FlywheelRunner.RunAsync"/>.</summary>
+public sealed record RunOptions
+{
+    /// <summary>Overrides the config's device (auto, cpu, cuda).</summary>
+    public string? Device { get; init; }
+
+    public IProgress<PipelineEvent>? Progress { get; init; }
+
+    /// <summary>Receives log lines: retries, resumptions, truncations.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>A stage failed: names the round, the stage and the cause (the inner exception).</summary>
+public sealed class StageFailedException(int round, string stage, Exception inner)
+    : Exception($"round {round}, stage {stage}: {inner.Message}", inner)
+{
+    public int Round { get; } = round;
+    public string Stage { get; } = stage;
+}
+
+/// <summary>
+/// Runs a flywheel: every round's stages in order, skipping what run.json says is done, so running it again after a
+/// crash or Ctrl-C continues where it stopped. Finally measures the last policy's pass@1 where a verifier exists.
+/// </summary>
+public static class FlywheelRunner
+{
+    public static async Task RunAsync(RunStore store, RunOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        options ??= new RunOptions();
+        var config = store.Config;
+        var device = TrainRewardModelStage.ParseDevice(options.Device ?? config.Device);
+        LlamaBackend.Initialize(new BackendOptions { Device = device });
+        var log = options.Log ?? (_ => { });
+        var resilience = new ResiliencePipelines(log);
+        IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
+        int threads = config.Threads ?? LlamaBackend.DefaultThreadCount;
+
+        for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
+        {
+            var record = store.Manifest.Round(round);
+            if (record.IsDone) continue;
+            if (record.Policy is null) store.SetStage(round, Stage.Gather, record.Stages[Stage.Gather], update: r => r.Policy = PolicyFor(store, config, round));
+            var ctx = new RoundContext
+            {
+                Store = store,
+                Config = config,
+                Round = round,
+                Device = device,
+                Threads = threads,
+                Resilience = resilience,
+                Progress = options.Progress ?? new Progress<PipelineEvent>(),
+                Log = log,
+                Verifier = verifier,
+            };
+            await RunStageAsync(ctx, Stage.Gather, async ct =>
+            {
+                long pairs = await GatherStage.RunAsync(ctx, ct);
+                return m => m with { Pairs = pairs };
+            }, cancellationToken);
+            await RunStageAsync(ctx, Stage.TrainRm, async ct =>
+            {
+                var (accuracy, truncated) = await TrainRewardModelStage.RunAsync(ctx, ct);
+                return m => m with { RmEvalAccuracy = accuracy, PairsTruncated = truncated };
+            }, cancellationToken, r => r.RewardModel = ctx.RewardModelPath);
+            if (store.StageState(round, Stage.Score) != StageState.Done)
+            {
+                store.SetStage(round, Stage.Score, StageState.Running);
+                await RunStageAsync(ctx, Stage.Sample, async ct =>
+                {
+                    var times = await SampleScoreStage.RunAsync(ctx, ct);
+                    log($"round {round}: sample {times.Sample.TotalSeconds:F1}s, score {times.Score.TotalSeconds:F1}s, write {times.Write.TotalSeconds:F1}s busy in {times.Wall.TotalSeconds:F1}s");
+                    return m => m;
+                }, cancellationToken);
+                store.SetStage(round, Stage.Score, StageState.Done);
+            }
+            await RunStageAsync(ctx, Stage.Select, async ct =>
+            {
+                var metrics = await SelectWriteStage.SelectAsync(ctx, store.Manifest.Round(round).Metrics, ct);
+                return _ => metrics;
+            }, cancellationToken);
+            await RunStageAsync(ctx, Stage.Write, async ct =>
+            {
+                await SelectWriteStage.WriteAsync(ctx, ct);
+                return m => m;
+            }, cancellationToken);
+            if (config.Sft.Enabled)
+            {
+                await RunStageAsync(ctx, Stage.Sft, async ct =>
+                {
+                    await SftStage.RunAsync(ctx, ct);
+                    return m => m;
+                }, cancellationToken);
+            }
+            else if (store.StageState(round, Stage.Sft) != StageState.Skipped)
+            {
+                store.SetStage(round, Stage.Sft, StageState.Skipped);
+            }
+        }
+
+        if (verifier is not null && store.Manifest.FinalPolicyPassAt1 is null && store.Manifest.Rounds.Count > 0)
+        {
+            double passAt1 = await EvaluationStage.PassAt1Async(store, config, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, threads, options.Progress, cancellationToken);
+            store.Update(m => m.FinalPolicyPassAt1 = passAt1);
+        }
+    }
+
+    /// <summary>Round 1 samples with the config's policy; a later round with the previous round's SFT output.</summary>
+    private static string PolicyFor(RunStore store, FlywheelConfig config, int round)
+    {
+        if (round == 1) return config.Policy.Model;
+        var previous = store.Manifest.Round(round - 1);
+        return previous.Stages[Stage.Sft] == StageState.Done
+            ? Path.Combine(store.RoundDirectory(round - 1), "policy.gguf")
+            : previous.Policy ?? config.Policy.Model;
+    }
+
+    private static async Task RunStageAsync(RoundContext ctx, string stage, Func<CancellationToken, Task<Func<RoundMetrics, RoundMetrics>>> run,
+        CancellationToken ct, Action<RoundRecord>? update = null)
+    {
+        if (ctx.Store.StageState(ctx.Round, stage) is StageState.Done or StageState.Skipped) return;
+        ctx.Store.SetStage(ctx.Round, stage, StageState.Running);
+        ctx.Report(stage, 0, null, "started");
+        Func<RoundMetrics, RoundMetrics> metrics;
+        try
+        {
+            metrics = await run(ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            ctx.Store.SetStage(ctx.Round, stage, StageState.Pending);
+            throw;
+        }
+        catch (Exception e)
+        {
+            ctx.Store.SetStage(ctx.Round, stage, StageState.Failed);
+            throw new StageFailedException(ctx.Round, stage, e);
+        }
+        ctx.Store.SetStage(ctx.Round, stage, StageState.Done, metrics, update);
+        ctx.Report(stage, 1, 1, "done");
+    }
+}

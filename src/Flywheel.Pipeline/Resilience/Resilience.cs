@@ -1,0 +1,69 @@
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Flywheel.Pipeline.Resilience;
+
+/// <summary>
+/// Polly pipelines: file I/O that can fail transiently (a full or busy disk, a network share) is retried with jittered
+/// exponential backoff; model-backend calls are retried too, with a timeout and a circuit breaker so a broken backend
+/// stops the run instead of being hammered. Every retry is logged.
+/// </summary>
+public sealed class ResiliencePipelines
+{
+    public ResiliencePipelines(Action<string> log, TimeSpan? backendTimeout = null, int retries = 3, TimeSpan? baseDelay = null)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var delay = baseDelay ?? TimeSpan.FromMilliseconds(200);
+        Io = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
+                MaxRetryAttempts = retries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = delay,
+                OnRetry = a =>
+                {
+                    log($"retrying I/O (attempt {a.AttemptNumber + 1} of {retries + 1}) after: {a.Outcome.Exception?.Message}");
+                    return default;
+                },
+            })
+            .Build();
+        Backend = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<TimeoutRejectedException>(),
+                MaxRetryAttempts = retries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = delay,
+                OnRetry = a =>
+                {
+                    log($"retrying a model-backend call (attempt {a.AttemptNumber + 1} of {retries + 1}) after: {a.Outcome.Exception?.Message}");
+                    return default;
+                },
+            })
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<TimeoutRejectedException>(),
+                FailureRatio = 0.5,
+                MinimumThroughput = 4,
+                BreakDuration = TimeSpan.FromSeconds(30),
+                OnOpened = _ =>
+                {
+                    log("model backend failing repeatedly: circuit opened");
+                    return default;
+                },
+            })
+            .AddTimeout(backendTimeout ?? TimeSpan.FromMinutes(30))
+            .Build();
+    }
+
+    /// <summary>For reading and writing run files.</summary>
+    public ResiliencePipeline Io { get; }
+
+    /// <summary>For calls into a model backend (sampling, scoring, training).</summary>
+    public ResiliencePipeline Backend { get; }
+}

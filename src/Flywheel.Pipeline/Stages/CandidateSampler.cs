@@ -1,0 +1,80 @@
+using System.Runtime.CompilerServices;
+using Flywheel.Llama;
+using Flywheel.Llama.Chat;
+using Flywheel.Llama.Sampling;
+using Flywheel.Pipeline.Datasets;
+
+namespace Flywheel.Pipeline.Stages;
+
+/// <summary>A prompt and its position in its file (the order final files are written in).</summary>
+internal sealed record PromptItem(int Index, PromptRecord Prompt)
+{
+    public override string ToString() => Prompt.Id;
+}
+
+/// <summary>K candidates per prompt from a policy: the prompt formatted with the chat template, seeds derived per prompt.</summary>
+internal sealed class CandidateSampler : IDisposable
+{
+    private readonly LlamaModel _model;
+    private readonly ChatTemplate _template;
+    private readonly BatchedSampler _sampler;
+    private readonly SamplingOptions _sampling;
+    private readonly int _k;
+
+    public CandidateSampler(string policyPath, Config.FlywheelConfig config, int k, int threads)
+    {
+        _model = LlamaModel.Load(policyPath);
+        try
+        {
+            _template = config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : ChatTemplate.FromModel(_model);
+            var s = config.Sampling;
+            _k = k;
+            _sampling = new SamplingOptions { Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, MinP = s.MinP, MaxNewTokens = s.MaxNewTokens, StopStrings = s.Stop };
+            int sequences = Math.Max(s.Sequences, k);
+            _sampler = new BatchedSampler(_model, new BatchedSamplerOptions
+            {
+                Sequences = sequences,
+                ContextPerSequence = Math.Max(_model.TrainingContextLength, s.MaxNewTokens + 64),
+                BatchTokens = Math.Max(512, sequences),
+                Threads = threads,
+            });
+        }
+        catch
+        {
+            _model.Dispose();
+            throw;
+        }
+    }
+
+    public LlamaModel Model => _model;
+
+    /// <summary>Samples every prompt; results come as prompts finish, each with its index in the input.</summary>
+    public async IAsyncEnumerable<(PromptItem Item, GenerationResult Result)> SampleAsync(
+        IAsyncEnumerable<PromptItem> prompts, ulong runSeed, int round, string purpose, string source,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        var requests = prompts.Select(p => new GenerationRequest
+        {
+            PromptTokens = Encode(p.Prompt, source),
+            Candidates = _k,
+            Sampling = _sampling,
+            Seed = Seeds.Derive(runSeed, round, purpose, p.Prompt.Id),
+            Tag = p,
+        });
+        await foreach (var r in _sampler.GenerateAsync(requests, ct)) yield return ((PromptItem)r.Request.Tag!, r);
+    }
+
+    private int[] Encode(PromptRecord prompt, string source)
+    {
+        var tokens = _model.Vocabulary.Tokenize(_template.Apply(prompt.Messages), addSpecial: true, parseSpecial: true);
+        if (tokens.Length + _sampling.MaxNewTokens > _sampler.ContextPerSequence)
+            throw new LlamaException($"{source}: prompt '{prompt.Id}' has {tokens.Length} tokens; with {_sampling.MaxNewTokens} new tokens that exceeds the policy's context of {_sampler.ContextPerSequence} tokens");
+        return tokens;
+    }
+
+    public void Dispose()
+    {
+        _sampler.Dispose();
+        _model.Dispose();
+    }
+}

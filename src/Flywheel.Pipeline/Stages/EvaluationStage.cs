@@ -1,0 +1,28 @@
+using Flywheel.Pipeline.Config;
+using Flywheel.Pipeline.Datasets;
+using Flywheel.Pipeline.Runs;
+using Flywheel.Pipeline.Verifiers;
+
+namespace Flywheel.Pipeline.Stages;
+
+/// <summary>A policy's pass@1 at the sampling temperature: the share of K sampled candidates the verifier accepts.</summary>
+internal static class EvaluationStage
+{
+    public static async Task<double> PassAt1Async(RunStore store, FlywheelConfig config, string policyPath, IVerifier verifier, int threads,
+        IProgress<PipelineEvent>? progress, CancellationToken ct)
+    {
+        using var sampler = new CandidateSampler(policyPath, config, config.Sampling.K, threads);
+        int index = 0;
+        var prompts = PromptDatasets.ReadAsync(config.Prompts.Path, new Datasets.DatasetReadOptions { SystemPrompt = config.Prompts.SystemPrompt }, ct);
+        var items = (config.Prompts.Limit is int n ? prompts.Take(n) : prompts).Select(p => new PromptItem(index++, p));
+        long correct = 0, total = 0;
+        int round = store.Manifest.RoundsPlanned + 1;
+        await foreach (var (item, result) in sampler.SampleAsync(items, config.Seed, round, "evaluate", config.Prompts.Path, ct))
+        {
+            correct += result.Candidates.Count(c => verifier.IsCorrect(item.Prompt, c.Text));
+            total += result.Candidates.Count;
+            progress?.Report(new PipelineEvent(round, "evaluate", total / config.Sampling.K, null, $"pass@1 so far {(double)correct / total:P1}"));
+        }
+        return total == 0 ? 0 : (double)correct / total;
+    }
+}

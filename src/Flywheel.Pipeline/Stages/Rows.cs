@@ -1,0 +1,83 @@
+using Flywheel.Parquet;
+
+namespace Flywheel.Pipeline.Stages;
+
+/// <summary>One turn of a conversation as SFT datasets store it (TRL's conversational format).</summary>
+public sealed record MessageRow(string Role, string Content);
+
+/// <summary>
+/// A scored candidate (candidates.parquet and its parts): every candidate of every prompt with its reward, its rank
+/// among the prompt's candidates (1 = best) and whether it was kept.
+/// </summary>
+public sealed record CandidateRow
+{
+    public required string PromptId { get; init; }
+    public required int PromptIndex { get; init; }
+    public required string Prompt { get; init; }
+    public required IReadOnlyList<MessageRow> PromptMessages { get; init; }
+    public required int Candidate { get; init; }
+    public required string Completion { get; init; }
+    public required int Tokens { get; init; }
+    public required string FinishReason { get; init; }
+    public required double Reward { get; init; }
+    public bool? Correct { get; init; }
+    public string? Answer { get; init; }
+    public int Rank { get; init; }
+    public bool Kept { get; init; }
+    public required int Round { get; init; }
+    public required string Policy { get; init; }
+    public required string RewardModel { get; init; }
+}
+
+/// <summary>An SFT-ready row (sft.parquet): <c>messages</c> holds the prompt's turns and the kept completion.</summary>
+public sealed record SftRow
+{
+    public required IReadOnlyList<MessageRow> Messages { get; init; }
+    public required string PromptId { get; init; }
+    public required string Prompt { get; init; }
+    public required string Completion { get; init; }
+    public required double Reward { get; init; }
+    public required int Rank { get; init; }
+    public required int Round { get; init; }
+    public required string Policy { get; init; }
+    public required string RewardModel { get; init; }
+
+    public static SftRow From(CandidateRow c) => new()
+    {
+        Messages = [.. c.PromptMessages, new MessageRow("assistant", c.Completion)],
+        PromptId = c.PromptId,
+        Prompt = c.Prompt,
+        Completion = c.Completion,
+        Reward = c.Reward,
+        Rank = c.Rank,
+        Round = c.Round,
+        Policy = c.Policy,
+        RewardModel = c.RewardModel,
+    };
+}
+
+/// <summary>A DPO pair (export --kind dpo): the best and the worst candidate of a prompt.</summary>
+public sealed record DpoRow
+{
+    public required IReadOnlyList<MessageRow> Prompt { get; init; }
+    public required string PromptId { get; init; }
+    public required string Chosen { get; init; }
+    public required string Rejected { get; init; }
+    public required double RewardChosen { get; init; }
+    public required double RewardRejected { get; init; }
+    public required double Margin { get; init; }
+    public required int Round { get; init; }
+}
+
+internal static class RowFiles
+{
+    /// <summary>Column names in snake_case (prompt_id, reward_model, …), as the data formats in DESIGN.md name them.</summary>
+    public static ParquetSerializerOptions Options(string? configHash = null) => new()
+    {
+        ColumnNaming = ColumnNaming.SnakeCase,
+        Writer = new ParquetWriterOptions
+        {
+            KeyValueMetadata = configHash is null ? null : new Dictionary<string, string> { ["flywheel.config_hash"] = configHash },
+        },
+    };
+}

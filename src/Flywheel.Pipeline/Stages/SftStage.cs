@@ -1,0 +1,44 @@
+using Flywheel.Llama.Chat;
+using Flywheel.Parquet;
+using Flywheel.Pipeline.Runs;
+using Flywheel.Training;
+using Flywheel.Training.Sft;
+
+namespace Flywheel.Pipeline.Stages;
+
+/// <summary>Trains the round's policy on its kept rows (assistant tokens only), giving the next round's policy.</summary>
+internal static class SftStage
+{
+    public static async Task RunAsync(RoundContext ctx, CancellationToken ct)
+    {
+        var examples = new List<SftExample>();
+        await foreach (var row in ParquetSerializer.DeserializeAsync<SftRow>(ctx.SftPath, RowFiles.Options(), ct))
+        {
+            var prompt = row.Messages.Take(row.Messages.Count - 1).Select(m => new ChatMessage(m.Role, m.Content)).ToList();
+            examples.Add(new SftExample(prompt, row.Completion));
+        }
+        if (examples.Count == 0)
+            throw new InvalidOperationException($"round {ctx.Round}: no rows were kept to train the policy on (check $.selection)");
+        var sft = ctx.Config.Sft;
+        var options = new SftOptions
+        {
+            Device = ctx.Device,
+            Threads = ctx.Threads,
+            Epochs = sft.Epochs,
+            LearningRate = sft.LearningRate,
+            MaxLength = sft.MaxLength,
+            TokensPerBatch = sft.BatchSequences * sft.MaxLength,
+            Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "sft", ""),
+            CheckpointDirectory = Path.Combine(ctx.Directory, "sft-checkpoints"),
+            Template = ctx.Config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : null,
+        };
+        var progress = new Progress<TrainingProgress>(p => ctx.Report(Stage.Sft, p.Step, p.TotalSteps, $"loss {p.Loss:F4}", p.TokensPerSecond));
+        ctx.Resilience.Backend.Execute(token =>
+        {
+            using var trainer = new SftTrainer(ctx.PolicyPath, options);
+            trainer.Train(examples, null, progress, token);
+            trainer.Export(ctx.NextPolicyPath, $"{ctx.Config.Name} policy after round {ctx.Round}");
+        }, ct);
+        if (Directory.Exists(options.CheckpointDirectory)) Directory.Delete(options.CheckpointDirectory, recursive: true);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using System.Text;
+using Flywheel.Llama;
+using Flywheel.Llama.Chat;
+using Flywheel.Pipeline.Runs;
+using Flywheel.Training;
+using Flywheel.Training.RewardModel;
+
+namespace Flywheel.Pipeline.Stages;
+
+/// <summary>
+/// Trains the round's reward model on its pairs, initialised from the round's policy (or the configured backbone),
+/// holding out a fixed fraction of pairs for evaluation, and exports it to rm/model.gguf with its head.
+/// A run killed mid-training continues from the trainer's last checkpoint.
+/// </summary>
+internal static class TrainRewardModelStage
+{
+    public static async Task<(double Accuracy, long Truncated)> RunAsync(RoundContext ctx, CancellationToken ct)
+    {
+        var all = await GatherStage.ReadPairsAsync(ctx.PairsPath, ct);
+        var rm = ctx.Config.RewardModel;
+        // The split depends on each pair's content only, so it is the same however the pairs were gathered.
+        var eval = all.Where(p => Fraction(p) < rm.EvalFraction).Select(ToTraining).ToList();
+        var train = all.Where(p => Fraction(p) >= rm.EvalFraction).Select(ToTraining).ToList();
+        if (train.Count == 0 || eval.Count == 0)
+            throw new InvalidOperationException($"round {ctx.Round}: {all.Count} pairs leave {train.Count} to train and {eval.Count} to evaluate; gather more pairs or change $.reward_model.eval_fraction");
+        string backbone = rm.Init == "policy" ? ctx.PolicyPath : rm.Init;
+        var options = new RewardModelOptions
+        {
+            Device = ctx.Device,
+            Threads = ctx.Threads,
+            Epochs = rm.Epochs,
+            LearningRate = rm.LearningRate,
+            WeightDecay = rm.WeightDecay,
+            MaxLength = rm.MaxLength,
+            TokensPerBatch = rm.BatchPairs * rm.MaxLength * 2,
+            Layers = rm.Train switch
+            {
+                "all" => TrainableLayers.All,
+                "head" => TrainableLayers.HeadOnly,
+                var s => TrainableLayers.Last(int.Parse(s[5..], System.Globalization.CultureInfo.InvariantCulture)),
+            },
+            Loss = rm.Loss == "focal" ? RewardLoss.Focal : RewardLoss.BradleyTerry,
+            CenterRewardsCoefficient = rm.CenterRewardsCoefficient,
+            Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "reward-model", ""),
+            CheckpointDirectory = Path.Combine(ctx.Directory, "rm", "checkpoints"),
+            Template = ctx.Config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : null,
+        };
+        var progress = new Progress<TrainingProgress>(p =>
+            ctx.Report(Stage.TrainRm, p.Step, p.TotalSteps, $"loss {p.Loss:F4}" + (p.Accuracy is double a ? $", accuracy {a:P1}" : ""), p.TokensPerSecond));
+        var result = ctx.Resilience.Backend.Execute(token =>
+        {
+            using var trainer = new RewardModelTrainer(backbone, options);
+            var r = trainer.Train(train, eval, progress, token);
+            trainer.Export(ctx.RewardModelPath, $"{ctx.Config.Name} reward model, round {ctx.Round}");
+            return r;
+        }, ct);
+        if (Directory.Exists(options.CheckpointDirectory)) Directory.Delete(options.CheckpointDirectory, recursive: true);
+        if (result.TruncatedPairs > 0) ctx.Log($"round {ctx.Round}: {result.TruncatedPairs} pairs were longer than {rm.MaxLength} tokens and were truncated");
+        return (result.Evaluations[^1].Accuracy, result.TruncatedPairs);
+    }
+
+    private static RewardPair ToTraining(Datasets.PreferencePair p) => new(p.Prompt, p.Chosen, p.Rejected, p.Margin);
+
+    private static double Fraction(Datasets.PreferencePair p)
+    {
+        var text = string.Join('\u0001', p.Prompt.Select(m => m.Role + ":" + m.Content).Append(p.Chosen).Append(p.Rejected));
+        return BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(text))) / (double)ulong.MaxValue;
+    }
+
+    internal static ComputeDevice ParseDevice(string device) => device switch
+    {
+        "cpu" => ComputeDevice.Cpu,
+        "cuda" => ComputeDevice.Cuda,
+        _ => ComputeDevice.Auto,
+    };
+}

@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Flywheel.Parquet;
+using Flywheel.Pipeline.Runs;
+using Flywheel.Pipeline.Stages;
+using Xunit.Abstractions;
+
+namespace Flywheel.Cli.Tests;
+
+/// <summary>
+/// A run SIGKILLed at random moments and started again each time with the same command ends with exactly the SFT rows
+/// (and candidates) of an uninterrupted run with the same seed: nothing lost, nothing duplicated.
+/// </summary>
+public class CrashResumeTests(ITestOutputHelper output)
+{
+    private static readonly ParquetSerializerOptions Snake = new() { ColumnNaming = ColumnNaming.SnakeCase };
+
+    [Fact]
+    public async Task Killed_at_ten_random_moments_the_run_ends_with_the_rows_of_an_uninterrupted_run()
+    {
+        var setup = new TinyRun(prompts: 24, rounds: 2, partSize: 2);
+        string reference = setup.RunDir("reference");
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", reference, "--quiet").WaitForExitCode());
+        double seconds = clock.Elapsed.TotalSeconds;
+
+        string crashed = setup.RunDir("crashed");
+        var random = new Random(2024);
+        var interrupted = new List<string>();
+        while (interrupted.Count < 10)
+        {
+            using var p = Flywheel("run", "--config", setup.ConfigPath, "--run-dir", crashed, "--quiet");
+            // Mostly short lives, some long: each restart redoes its start-up, so the run creeps forward across kills.
+            int delay = (int)(1000 * (0.2 + Math.Pow(random.NextDouble(), 3) * 1.2 * seconds));
+            if (p.WaitForExit(delay)) break;
+            p.Kill(); // SIGKILL: no cleanup, no flush
+            p.WaitForExit();
+            interrupted.Add(Running(crashed));
+        }
+        output.WriteLine($"reference run {seconds:F1}s; killed during: {string.Join(", ", interrupted)}");
+        Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", crashed, "--quiet").WaitForExitCode());
+
+        for (int round = 1; round <= 2; round++)
+        {
+            foreach (var file in new[] { "sft.parquet", "candidates.parquet" })
+            {
+                var expected = await Rows(Path.Combine(reference, $"round-{round:000}", file));
+                var actual = await Rows(Path.Combine(crashed, $"round-{round:000}", file));
+                Assert.Equal(expected.Count, actual.Count);
+                Assert.Equal(expected, actual);
+            }
+        }
+        Assert.True(interrupted.Count == 10, $"the run finished after only {interrupted.Count} kills");
+        Assert.Contains(interrupted, s => s.Contains(Stage.Sample, StringComparison.Ordinal) || s.Contains(Stage.Write, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Ctrl_c_stops_at_a_checkpoint_and_the_same_command_finishes_the_run()
+    {
+        var setup = new TinyRun(prompts: 16, rounds: 1, partSize: 2);
+        string dir = setup.RunDir();
+        using (var p = Flywheel("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet"))
+        {
+            // Wait until sampling has written a part, then interrupt as a terminal's Ctrl-C would.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (!p.HasExited && DateTime.UtcNow < deadline && !Directory.Exists(Path.Combine(dir, "round-001", "parts"))) await Task.Delay(50);
+            if (!p.HasExited) Assert.Equal(0, kill(p.Id, 2));
+            p.WaitForExit();
+            Assert.True(p.ExitCode is 0 or 1, $"exit code {p.ExitCode}");
+        }
+        var manifest = RunStore.Open(dir).Manifest;
+        Assert.DoesNotContain(manifest.Rounds.SelectMany(r => r.Stages.Values), s => s == StageState.Failed);
+        Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet").WaitForExitCode());
+        Assert.True(RunStore.Open(dir).Manifest.Round(1).IsDone);
+        Assert.Equal(32, (await Rows(Path.Combine(dir, "round-001", "sft.parquet"))).Count);
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    private static string Running(string runDir)
+    {
+        try
+        {
+            var m = RunStore.Open(runDir).Manifest;
+            var stages = m.Rounds.SelectMany(r => r.Stages.Where(s => s.Value == StageState.Running).Select(s => $"{r.Round}:{s.Key}")).ToList();
+            return stages.Count > 0 ? string.Join("+", stages) : "(between stages)";
+        }
+        catch (FileNotFoundException)
+        {
+            return "(before run.json)";
+        }
+    }
+
+    private static async Task<List<string>> Rows(string path)
+    {
+        var rows = new List<string>();
+        await using var reader = await ParquetReader.OpenAsync(path);
+        await foreach (var row in reader.ReadJsonAsync(new ParquetReadOptions())) rows.Add(row.ToJsonString());
+        return rows;
+    }
+
+    private static Process Flywheel(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "flywheel.dll"), .. args])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+}
+
+internal static class ProcessExtensions
+{
+    public static int WaitForExitCode(this Process p)
+    {
+        using (p)
+        {
+            p.WaitForExit();
+            return p.ExitCode;
+        }
+    }
+}

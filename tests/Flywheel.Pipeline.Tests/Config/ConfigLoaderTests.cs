@@ -1,0 +1,79 @@
+using Flywheel.Pipeline.Config;
+
+namespace Flywheel.Pipeline.Tests.Config;
+
+public class ConfigLoaderTests
+{
+    private static string Write(string json)
+    {
+        string dir = Directory.CreateTempSubdirectory("flywheel-config-").FullName;
+        string path = Path.Combine(dir, "flywheel.json");
+        File.WriteAllText(path, json);
+        return path;
+    }
+
+    private const string Minimal = """
+        {
+          "name": "t",
+          "policy": { "model": "models/p.gguf" },
+          "prompts": { "path": "prompts.jsonl" },
+          "preferences": [ { "path": "pairs.jsonl" } ]
+        }
+        """;
+
+    [Fact]
+    public void A_minimal_config_loads_with_defaults_and_paths_resolved_against_its_folder()
+    {
+        string path = Write(Minimal);
+        var c = ConfigLoader.Load(path);
+        Assert.Equal("t", c.Name);
+        Assert.Equal(6, c.Rounds);
+        Assert.Equal(8, c.Sampling.K);
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "models", "p.gguf"), c.Policy.Model);
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "pairs.jsonl"), c.Preferences[0].Path);
+    }
+
+    [Theory]
+    [InlineData("\"sampling\": { \"k\": 0 }", "$.sampling.k: must be ≥ 1, got 0")]
+    [InlineData("\"sampling\": { \"top_p\": 1.5 }", "$.sampling.top_p: must be in (0, 1]")]
+    [InlineData("\"selection\": { \"top_n\": 9 }", "$.selection.top_n: must be 1 to k (8), got 9")]
+    [InlineData("\"device\": \"tpu\"", "$.device: must be auto, cpu or cuda, got 'tpu'")]
+    [InlineData("\"reward_model\": { \"train\": \"last:x\" }", "$.reward_model.train: must be all, head or last:N")]
+    public void Invalid_values_are_refused_naming_the_json_path(string fragment, string expected)
+    {
+        string path = Write(Minimal.Replace("\"name\": \"t\",", $"\"name\": \"t\", {fragment},"));
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Unknown_keys_and_wrong_types_name_their_path()
+    {
+        var unknown = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Write(Minimal.Replace("\"name\": \"t\",", "\"name\": \"t\", \"sampling\": { \"kk\": 3 },"))));
+        Assert.Contains("kk", unknown.Message);
+        var type = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Write(Minimal.Replace("\"name\": \"t\",", "\"name\": \"t\", \"rounds\": \"six\","))));
+        Assert.Contains("$.rounds", type.Message);
+        var both = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Write(Minimal.Replace("{ \"path\": \"pairs.jsonl\" }", "{ }"))));
+        Assert.Contains("$.preferences[0]: needs exactly one of 'path' and 'annotator'", both.Message);
+    }
+
+    [Fact]
+    public void The_hash_is_stable_and_differences_name_the_changed_paths()
+    {
+        var a = ConfigLoader.Load(Write(Minimal));
+        var b = a with { Sampling = a.Sampling with { Temperature = 0.5f }, Selection = a.Selection with { TopN = 2 } };
+        Assert.Equal(ConfigLoader.Hash(a), ConfigLoader.Hash(a with { }));
+        Assert.NotEqual(ConfigLoader.Hash(a), ConfigLoader.Hash(b));
+        Assert.Equal(["$.sampling.temperature", "$.selection.top_n"], ConfigLoader.Differences(a, b));
+    }
+
+    [Fact]
+    public void The_shipped_configs_are_valid()
+    {
+        string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+        var configs = Directory.GetFiles(Path.Combine(root, "pipelines"), "*.json").Append(Path.Combine(root, "flywheel.json")).Where(File.Exists).ToList();
+        Assert.NotEmpty(configs);
+        foreach (var c in configs) ConfigLoader.Load(c);
+    }
+}
