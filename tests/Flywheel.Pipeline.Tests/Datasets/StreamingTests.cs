@@ -4,6 +4,7 @@ using Flywheel.Pipeline.Datasets;
 namespace Flywheel.Pipeline.Tests.Datasets;
 
 /// <summary>Reading streams: rows are read only as they are asked for, and memory stays flat over a large file.</summary>
+[Collection(MemoryMeasurements.Name)]
 public class StreamingTests
 {
     private const int Lines = 200_000;
@@ -93,4 +94,11 @@ public class StreamingTests
         // The file holds some 40 MB of text and 200,000 pairs; a reader that buffered them would hold far more than this.
         Assert.True(peak < 8 << 20, $"live memory grew by {peak / 1024} KiB while reading");
     }
+}
+
+/// <summary>Tests that measure the process's memory run alone: other tests' allocations would show up in their figures.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryMeasurements
+{
+    public const string Name = "memory measurements";
 }
