@@ -22,7 +22,17 @@ internal sealed class CliConsole(TextWriter stdout, TextWriter stderr)
         Ansi = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? AnsiSupport.Detect : AnsiSupport.No,
         ColorSystem = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
         Interactive = InteractionSupport.No,
-    });
+    }).WithWidth(ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected ? null : 160);
 
     public void WriteJson<T>(T value) => Out.WriteLine(JsonSerializer.Serialize(value, Json));
+}
+
+internal static class AnsiConsoleWidth
+{
+    /// <summary>Redirected output has no terminal width; tables get room for their columns instead of 80.</summary>
+    public static IAnsiConsole WithWidth(this IAnsiConsole console, int? width)
+    {
+        if (width is int w) console.Profile.Width = w;
+        return console;
+    }
 }

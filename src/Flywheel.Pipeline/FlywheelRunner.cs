@@ -79,7 +79,7 @@ public static class FlywheelRunner
                 {
                     var times = await SampleScoreStage.RunAsync(ctx, ct);
                     log($"round {round}: sample {times.Sample.TotalSeconds:F1}s, score {times.Score.TotalSeconds:F1}s, write {times.Write.TotalSeconds:F1}s busy in {times.Wall.TotalSeconds:F1}s");
-                    return m => m;
+                    return m => m with { TokensPerSecond = times.TokensPerSecond };
                 }, cancellationToken);
                 store.SetStage(round, Stage.Score, StageState.Done);
             }

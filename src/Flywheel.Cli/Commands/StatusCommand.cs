@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Flywheel.Pipeline.Runs;
 using Spectre.Console;
 
@@ -24,13 +25,13 @@ internal static class StatusCommand
     }
 
     /// <summary>The status --json object of DESIGN.md (its fields keep their names and meanings).</summary>
-    public static object ToStatus(RunManifest m) => new
-    {
-        m.Run,
-        m.RoundsPlanned,
-        m.FinalPolicyPassAt1,
-        Rounds = m.Rounds.Select(r => new { r.Round, r.State, r.Stages, r.Metrics }),
-    };
+    public static RunStatus ToStatus(RunManifest m) =>
+        new(m.Run, m.RoundsPlanned, m.FinalPolicyPassAt1, m.Rounds.Select(r => new RoundStatus(r.Round, r.State, r.Stages, r.Metrics)).ToList());
+
+    internal sealed record RunStatus(
+        string Run, int RoundsPlanned, [property: JsonPropertyName("final_policy_pass_at_1")] double? FinalPolicyPassAt1, IReadOnlyList<RoundStatus> Rounds);
+
+    internal sealed record RoundStatus(int Round, string State, IReadOnlyDictionary<string, string> Stages, RoundMetrics Metrics);
 
     public static void Render(CliConsole console, RunManifest m)
     {

@@ -40,6 +40,7 @@ public sealed class RunManifest
     public string ConfigHash { get; set; } = "";
     public JsonObject Config { get; set; } = new();
     public int RoundsPlanned { get; set; }
+    [JsonPropertyName("final_policy_pass_at_1")]
     public double? FinalPolicyPassAt1 { get; set; }
     public List<RoundRecord> Rounds { get; set; } = [];
 
@@ -79,6 +80,7 @@ public sealed record RoundMetrics
     public double? RewardMeanKept { get; init; }
     public double? PassRateAll { get; init; }
     public double? PassRateKept { get; init; }
+    [JsonPropertyName("policy_pass_at_1")]
     public double? PolicyPassAt1 { get; init; }
     public double? TokensPerSecond { get; init; }
 }

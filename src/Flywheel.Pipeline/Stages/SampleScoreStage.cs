@@ -8,7 +8,10 @@ using Flywheel.Training.RewardModel;
 namespace Flywheel.Pipeline.Stages;
 
 /// <summary>How long each stage of a streaming pass was busy, to show that they overlap.</summary>
-public sealed record StageTimes(TimeSpan Sample, TimeSpan Score, TimeSpan Write, TimeSpan Wall);
+public sealed record StageTimes(TimeSpan Sample, TimeSpan Score, TimeSpan Write, TimeSpan Wall, long GeneratedTokens)
+{
+    public double TokensPerSecond => GeneratedTokens / Math.Max(1e-9, Wall.TotalSeconds);
+}
 
 /// <summary>
 /// Sample → score → write as TPL Dataflow blocks with bounded capacity, so the three overlap: the policy samples K
@@ -41,7 +44,7 @@ internal static class SampleScoreStage
         var writeTime = new Stopwatch();
         var wall = Stopwatch.StartNew();
         long tokens = 0, finished = done.Count;
-        long? total = null;
+        long total = await ctx.ReadPrompts(config.Prompts.Path, config.Prompts.Limit, ct).CountAsync(ct);
 
         var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = ct };
         var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x =>
@@ -116,7 +119,7 @@ internal static class SampleScoreStage
             score.Complete();
         }
         if (score.Completion.IsFaulted) await score.Completion;
-        return new StageTimes(sampleTime.Elapsed, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed);
+        return new StageTimes(sampleTime.Elapsed, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens);
     }
 
     /// <summary>Prompt ids in the part files already written (a part is either whole or absent).</summary>
