@@ -46,8 +46,14 @@ internal static class FlywheelCli
         }
     }
 
-    private static bool IsBadInput(Exception e) =>
-        e is UsageException or LlamaException or FileNotFoundException or DirectoryNotFoundException or JsonException or FormatException or ArgumentException;
+    // A stage that failed on bad input (a dataset row, a prompt too long, a missing model) is bad input too.
+    private static bool IsBadInput(Exception e) => e switch
+    {
+        Pipeline.StageFailedException s => IsBadInput(s.InnerException!),
+        UsageException or LlamaException or FileNotFoundException or DirectoryNotFoundException or JsonException or FormatException
+            or ArgumentException or Pipeline.Config.ConfigException or Pipeline.Datasets.DatasetFormatException => true,
+        _ => false,
+    };
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
 }

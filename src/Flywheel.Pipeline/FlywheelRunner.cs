@@ -17,6 +17,9 @@ public sealed record RunOptions
 
     /// <summary>Receives log lines: retries, resumptions, truncations.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>Bad dataset rows go to rejects files in the round's folder, counted in the metrics, instead of stopping the run.</summary>
+    public bool SkipBad { get; init; }
 }
 
 /// <summary>A stage failed: names the round, the stage and the cause (the inner exception).</summary>
@@ -61,11 +64,12 @@ public static class FlywheelRunner
                 Progress = options.Progress ?? new Progress<PipelineEvent>(),
                 Log = log,
                 Verifier = verifier,
+                SkipBad = options.SkipBad,
             };
             await RunStageAsync(ctx, Stage.Gather, async ct =>
             {
-                long pairs = await GatherStage.RunAsync(ctx, ct);
-                return m => m with { Pairs = pairs };
+                var (pairs, rejected) = await GatherStage.RunAsync(ctx, ct);
+                return m => m with { Pairs = pairs, RowsRejected = rejected };
             }, cancellationToken);
             await RunStageAsync(ctx, Stage.TrainRm, async ct =>
             {
@@ -79,7 +83,7 @@ public static class FlywheelRunner
                 {
                     var times = await SampleScoreStage.RunAsync(ctx, ct);
                     log($"round {round}: sample {times.Sample.TotalSeconds:F1}s, score {times.Score.TotalSeconds:F1}s, write {times.Write.TotalSeconds:F1}s busy in {times.Wall.TotalSeconds:F1}s");
-                    return m => m with { TokensPerSecond = times.TokensPerSecond };
+                    return m => m with { TokensPerSecond = times.TokensPerSecond, RowsRejected = (m.RowsRejected ?? 0) + times.PromptsRejected };
                 }, cancellationToken);
                 store.SetStage(round, Stage.Score, StageState.Done);
             }

@@ -9,7 +9,7 @@ namespace Flywheel.Cli.Tests;
 /// </summary>
 internal sealed class TinyRun
 {
-    public TinyRun(int prompts = 12, int rounds = 2, int partSize = 3)
+    public TinyRun(int prompts = 12, int rounds = 2, int partSize = 3, int maxNewTokens = 6)
     {
         Directory = CliRunner.TempDir();
         string policy = Path.Combine(Directory, "policy.gguf");
@@ -42,7 +42,7 @@ internal sealed class TinyRun
               "prompts": { "path": "prompts.jsonl" },
               "preferences": [ { "path": "pairs.jsonl" } ],
               "reward_model": { "epochs": 1, "learning_rate": 0.001, "batch_pairs": 8, "max_length": 32, "eval_fraction": 0.2 },
-              "sampling": { "k": 4, "temperature": 1.0, "max_new_tokens": 6, "sequences": 8, "part_size": {{partSize}} },
+              "sampling": { "k": 4, "temperature": 1.0, "max_new_tokens": {{maxNewTokens}}, "sequences": 8, "part_size": {{partSize}} },
               "selection": { "top_n": 2, "dedupe": false },
               "sft": { "enabled": true, "epochs": 1, "learning_rate": 0.001, "batch_sequences": 8, "max_length": 32 },
               "verifier": "exact"

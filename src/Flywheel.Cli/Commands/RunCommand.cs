@@ -16,10 +16,11 @@ internal static class RunCommand
         var device = new Option<string?>("--device") { Description = "auto, cpu or cuda (default: the config's)" };
         device.AcceptOnlyFromAmong("auto", "cpu", "cuda");
         var force = new Option<bool>("--force") { Description = "continue a run whose config changed" };
+        var skipBad = SkipBadOption();
         var output = OutputOptions.Create();
         var command = new Command("run", "Run the flywheel for N rounds; running it again continues where it stopped")
         {
-            config, rounds, runDir, device, force, output.Quiet, output.Json,
+            config, rounds, runDir, device, force, skipBad, output.Quiet, output.Json,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -28,10 +29,12 @@ internal static class RunCommand
             if (planned < 1) throw new UsageException($"--rounds must be ≥ 1, got {planned}");
             string dir = parse.GetValue(runDir) is { } d ? Path.GetFullPath(d) : Path.GetFullPath(Path.Combine("runs", cfg.Name));
             var store = RunStore.OpenOrCreate(dir, cfg, planned, parse.GetValue(force));
-            return await ExecuteAsync(console, store, parse.GetValue(device), output.Read(parse), ct);
+            return await ExecuteAsync(console, store, new RunOptions { Device = parse.GetValue(device), SkipBad = parse.GetValue(skipBad) }, output.Read(parse), ct);
         });
         return command;
     }
+
+    private static Option<bool> SkipBadOption() => new("--skip-bad") { Description = "write bad dataset rows to rejects files (counted in status) instead of stopping" };
 
     public static Command CreateResume(CliConsole console)
     {
@@ -39,10 +42,11 @@ internal static class RunCommand
         var fromRound = new Option<int?>("--from-round") { Description = "redo from this round, discarding what came after" };
         var fromStage = new Option<string?>("--from-stage") { Description = $"with --from-round, redo from this stage ({string.Join(", ", Stage.All)})" };
         fromStage.AcceptOnlyFromAmong([.. Stage.All]);
+        var skipBad = SkipBadOption();
         var output = OutputOptions.Create();
         var command = new Command("resume", "Continue a run; with --from-round, redo from that round (and stage)")
         {
-            runDir, fromRound, fromStage, output.Quiet, output.Json,
+            runDir, fromRound, fromStage, skipBad, output.Quiet, output.Json,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -58,17 +62,17 @@ internal static class RunCommand
             {
                 throw new UsageException("--from-stage needs --from-round");
             }
-            return await ExecuteAsync(console, store, null, output.Read(parse), ct);
+            return await ExecuteAsync(console, store, new RunOptions { SkipBad = parse.GetValue(skipBad) }, output.Read(parse), ct);
         });
         return command;
     }
 
-    private static async Task<int> ExecuteAsync(CliConsole console, RunStore store, string? device, OutputMode mode, CancellationToken ct)
+    private static async Task<int> ExecuteAsync(CliConsole console, RunStore store, RunOptions options, OutputMode mode, CancellationToken ct)
     {
         using var view = ProgressView.Create(console, mode);
         try
         {
-            await FlywheelRunner.RunAsync(store, new RunOptions { Device = device, Progress = view, Log = view.Log }, ct);
+            await FlywheelRunner.RunAsync(store, options with { Progress = view, Log = view.Log }, ct);
         }
         finally
         {

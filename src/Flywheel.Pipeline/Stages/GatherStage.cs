@@ -15,9 +15,10 @@ internal static class GatherStage
 {
     private static readonly JsonSerializerOptions Json = new(ConfigLoader.Json) { WriteIndented = false };
 
-    public static async Task<long> RunAsync(RoundContext ctx, CancellationToken ct)
+    public static async Task<(long Pairs, long Rejected)> RunAsync(RoundContext ctx, CancellationToken ct)
     {
         var pairs = new List<PreferencePair>();
+        long rejected = 0;
         for (int i = 0; i < ctx.Config.Preferences.Count; i++)
         {
             var source = ctx.Config.Preferences[i];
@@ -25,12 +26,13 @@ internal static class GatherStage
             var fromSource = new List<PreferencePair>();
             if (source.Path is { } path)
             {
-                var options = new DatasetReadOptions();
-                await foreach (var pair in PreferenceDatasets.ReadAsync(path, options, ct))
+                var reader = PreferenceDatasets.ReadAsync(path, ctx.ReadOptions($"preferences-{i}"), ct);
+                await foreach (var pair in reader)
                 {
                     fromSource.Add(pair);
                     if (source.Limit is int n && fromSource.Count >= n) break;
                 }
+                rejected += reader.RowsRejected;
             }
             else if (source.Annotator is { } annotator)
             {
@@ -47,7 +49,7 @@ internal static class GatherStage
             await using var w = new StreamWriter(temp);
             foreach (var p in pairs) await w.WriteLineAsync(JsonSerializer.Serialize(p, Json));
         }), ct);
-        return pairs.Count;
+        return (pairs.Count, rejected);
     }
 
     public static async Task<List<PreferencePair>> ReadPairsAsync(string path, CancellationToken ct)
@@ -63,7 +65,7 @@ internal static class GatherStage
         var verifier = Verifier.Create(annotator.Verifier);
         using var sampler = new CandidateSampler(ctx.PolicyPath, ctx.Config, annotator.K, ctx.Threads);
         int index = 0;
-        var prompts = ctx.ReadPrompts(annotator.Prompts, annotator.Limit, ct).Select(p => new PromptItem(index++, p));
+        var prompts = ctx.OpenPrompts(annotator.Prompts, annotator.Limit, $"annotator-{sourceIndex}", ct).Prompts.Select(p => new PromptItem(index++, p));
         var pairs = new List<(int Index, PreferencePair Pair)>();
         long prompted = 0;
         await foreach (var (item, result) in sampler.SampleAsync(prompts, ctx.Config.Seed, ctx.Round, $"annotate-{sourceIndex}", annotator.Prompts, ct))

@@ -20,6 +20,9 @@ internal sealed class RoundContext
     public required Action<string> Log { get; init; }
     public IVerifier? Verifier { get; init; }
 
+    /// <summary>Bad dataset rows go to a rejects file in the round's folder (and are counted) instead of stopping the run.</summary>
+    public bool SkipBad { get; init; }
+
     public string Directory => Store.RoundDirectory(Round);
     public string PairsPath => Path.Combine(Directory, "pairs.jsonl");
     public string RewardModelPath => Path.Combine(Directory, "rm", "model.gguf");
@@ -34,10 +37,18 @@ internal sealed class RoundContext
     public void Report(string stage, long done, long? total, string? message = null, double? tokensPerSecond = null) =>
         Progress.Report(new PipelineEvent(Round, stage, done, total, message, tokensPerSecond));
 
-    /// <summary>Prompts of a file with the config's system prompt and limit.</summary>
-    public IAsyncEnumerable<PromptRecord> ReadPrompts(string path, int? limit, CancellationToken ct)
+    /// <summary>How datasets are read this round; <paramref name="rejects"/> names the rejects file for --skip-bad (null: count only).</summary>
+    public DatasetReadOptions ReadOptions(string? rejects) => new()
     {
-        var prompts = PromptDatasets.ReadAsync(path, new DatasetReadOptions { SystemPrompt = Config.Prompts.SystemPrompt }, ct);
-        return limit is int n ? prompts.Take(n) : prompts;
+        SystemPrompt = Config.Prompts.SystemPrompt,
+        SkipBad = SkipBad,
+        RejectsPath = SkipBad && rejects is not null ? Path.Combine(Directory, $"rejects-{rejects}.jsonl") : null,
+    };
+
+    /// <summary>Prompts of a file with the config's system prompt and limit; the reader counts rows rejected.</summary>
+    public (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, string? rejects, CancellationToken ct)
+    {
+        var reader = PromptDatasets.ReadAsync(path, ReadOptions(rejects), ct);
+        return (limit is int n ? reader.Take(n) : reader, reader);
     }
 }

@@ -8,7 +8,7 @@ using Flywheel.Training.RewardModel;
 namespace Flywheel.Pipeline.Stages;
 
 /// <summary>How long each stage of a streaming pass was busy, to show that they overlap.</summary>
-public sealed record StageTimes(TimeSpan Sample, TimeSpan Score, TimeSpan Write, TimeSpan Wall, long GeneratedTokens)
+public sealed record StageTimes(TimeSpan Sample, TimeSpan Score, TimeSpan Write, TimeSpan Wall, long GeneratedTokens, long PromptsRejected)
 {
     public double TokensPerSecond => GeneratedTokens / Math.Max(1e-9, Wall.TotalSeconds);
 }
@@ -44,7 +44,7 @@ internal static class SampleScoreStage
         var writeTime = new Stopwatch();
         var wall = Stopwatch.StartNew();
         long tokens = 0, finished = done.Count;
-        long total = await ctx.ReadPrompts(config.Prompts.Path, config.Prompts.Limit, ct).CountAsync(ct);
+        long total = await ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, null, ct).Prompts.CountAsync(ct);
 
         var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = ct };
         var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x =>
@@ -87,13 +87,16 @@ internal static class SampleScoreStage
             ctx.Report(Stage.Sample, finished, total, $"{finished} prompts", tokens / Math.Max(1e-9, wall.Elapsed.TotalSeconds));
         }, new ExecutionDataflowBlockOptions { BoundedCapacity = 2, MaxDegreeOfParallelism = 1, CancellationToken = ct });
         var link = new DataflowLinkOptions { PropagateCompletion = true };
+        Datasets.DatasetReader<Datasets.PromptRecord>? promptReader = null;
         score.LinkTo(batch, link);
         batch.LinkTo(write, link);
 
         try
         {
             int index = 0;
-            var prompts = ctx.ReadPrompts(config.Prompts.Path, config.Prompts.Limit, ct)
+            var (source, reader) = ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, "prompts", ct);
+            promptReader = reader;
+            var prompts = source
                 .Select(p => new PromptItem(index++, p))
                 .Where(p => !done.Contains(p.Prompt.Id));
             sampleTime.Start();
@@ -119,7 +122,7 @@ internal static class SampleScoreStage
             score.Complete();
         }
         if (score.Completion.IsFaulted) await score.Completion;
-        return new StageTimes(sampleTime.Elapsed, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens);
+        return new StageTimes(sampleTime.Elapsed, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
     }
 
     /// <summary>Prompt ids in the part files already written (a part is either whole or absent).</summary>

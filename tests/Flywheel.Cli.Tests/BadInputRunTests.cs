@@ -1,0 +1,95 @@
+using System.Text.Json;
+using Flywheel.Parquet;
+using Flywheel.Pipeline.Runs;
+
+namespace Flywheel.Cli.Tests;
+
+/// <summary>Bad input stops a run with exit code 2 and one line naming the file and place; nothing partial is marked done.</summary>
+public class BadInputRunTests
+{
+    private static async Task<CliRunner.Result> Run(TinyRun setup, params string[] extra) =>
+        await CliRunner.RunAsync(["run", "--config", setup.ConfigPath, "--run-dir", setup.RunDir(), "--quiet", .. extra]);
+
+    private static void AssertNothingPartialIsDone(TinyRun setup, string failedStage)
+    {
+        var round = RunStore.Open(setup.RunDir()).Manifest.Round(1);
+        Assert.Equal(StageState.Failed, round.Stages[failedStage]);
+        Assert.NotEqual(StageState.Done, round.State);
+        Assert.False(File.Exists(Path.Combine(setup.RunDir(), "round-001", "sft.parquet")));
+    }
+
+    [Fact]
+    public async Task A_malformed_jsonl_line_names_the_file_and_line()
+    {
+        var setup = new TinyRun();
+        var lines = File.ReadAllLines(Path.Combine(setup.Directory, "pairs.jsonl")).ToList();
+        lines.Insert(4, "{\"prompt\": \"1+1=\", \"chosen\": \"2\",");
+        File.WriteAllLines(Path.Combine(setup.Directory, "pairs.jsonl"), lines);
+        var r = await Run(setup);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("round 1, stage gather: pairs.jsonl:5:", r.Error);
+        Assert.Single(r.Error.TrimEnd().Split('\n'));
+        AssertNothingPartialIsDone(setup, Stage.Gather);
+
+        // With --skip-bad the row goes to a rejects file, is counted, and the run completes.
+        var skipped = await CliRunner.RunAsync("resume", "--run-dir", setup.RunDir(), "--skip-bad", "--quiet");
+        Assert.True(skipped.ExitCode == 0, skipped.Error);
+        var m = RunStore.Open(setup.RunDir()).Manifest.Round(1).Metrics;
+        Assert.Equal(1, m.RowsRejected);
+        Assert.Equal(40, m.Pairs);
+        Assert.Single(File.ReadAllLines(Path.Combine(setup.RunDir(), "round-001", "rejects-preferences-0.jsonl")));
+    }
+
+    [Fact]
+    public async Task A_pair_with_an_empty_chosen_names_the_field()
+    {
+        var setup = new TinyRun();
+        File.AppendAllLines(Path.Combine(setup.Directory, "pairs.jsonl"), ["{\"prompt\": \"1+1=\", \"chosen\": \"\", \"rejected\": \"3\"}"]);
+        var r = await Run(setup);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("pairs.jsonl:41: field 'chosen' is empty", r.Error);
+        AssertNothingPartialIsDone(setup, Stage.Gather);
+    }
+
+    [Fact]
+    public async Task A_prompt_longer_than_the_context_names_the_prompt()
+    {
+        var setup = new TinyRun();
+        File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "huge", prompt = new string('9', 400), answer = "1" })]);
+        var r = await Run(setup);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("prompts.jsonl: prompt 'huge' has", r.Error);
+        Assert.Contains("exceeds the policy's context", r.Error);
+        AssertNothingPartialIsDone(setup, Stage.Sample);
+    }
+
+    [Fact]
+    public async Task A_missing_model_file_names_it()
+    {
+        var setup = new TinyRun();
+        File.Delete(Path.Combine(setup.Directory, "policy.gguf"));
+        var r = await Run(setup);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("policy.gguf: model file not found", r.Error);
+    }
+
+    [Fact]
+    public async Task A_corrupt_parquet_input_names_the_file_column_and_offset()
+    {
+        var setup = new TinyRun();
+        string parquet = Path.Combine(setup.Directory, "pairs.parquet");
+        var rows = Enumerable.Range(0, 40).Select(i => new PairRow($"{i % 10}+{i / 10}=", $"{i % 10 + i / 10}", "x"));
+        await ParquetSerializer.SerializeAsync(rows, parquet, new ParquetSerializerOptions { ColumnNaming = ColumnNaming.SnakeCase });
+        var bytes = await File.ReadAllBytesAsync(parquet);
+        for (int i = 4; i < bytes.Length / 2; i += 7) bytes[i] ^= 0x5A; // scramble the column data, keep the footer
+        await File.WriteAllBytesAsync(parquet, bytes);
+        await File.WriteAllTextAsync(setup.ConfigPath, (await File.ReadAllTextAsync(setup.ConfigPath)).Replace("pairs.jsonl", "pairs.parquet"));
+        var r = await Run(setup);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("pairs.parquet", r.Error);
+        Assert.Contains("column", r.Error);
+        AssertNothingPartialIsDone(setup, Stage.Gather);
+    }
+
+    private sealed record PairRow(string Prompt, string Chosen, string Rejected);
+}
