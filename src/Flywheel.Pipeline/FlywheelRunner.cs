@@ -97,6 +97,7 @@ public static class FlywheelRunner
                 await SelectWriteStage.WriteAsync(ctx, ct);
                 return m => m;
             }, cancellationToken);
+            SelectWriteStage.RemoveParts(ctx);
             if (config.Sft.Enabled)
             {
                 await RunStageAsync(ctx, Stage.Sft, async ct =>

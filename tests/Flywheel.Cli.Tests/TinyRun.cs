@@ -41,10 +41,10 @@ internal sealed class TinyRun
               "policy": { "model": "policy.gguf" },
               "prompts": { "path": "prompts.jsonl" },
               "preferences": [ { "path": "pairs.jsonl" } ],
-              "reward_model": { "epochs": 1, "learning_rate": 0.001, "batch_pairs": 8, "max_length": 32, "eval_fraction": 0.2 },
+              "reward_model": { "epochs": 1, "learning_rate": 0.001, "batch_pairs": 8, "max_length": 32, "eval_fraction": 0.2, "checkpoint_every_steps": 2 },
               "sampling": { "k": 4, "temperature": 1.0, "max_new_tokens": {{maxNewTokens}}, "sequences": 8, "part_size": {{partSize}} },
               "selection": { "top_n": 2, "dedupe": false },
-              "sft": { "enabled": true, "epochs": 1, "learning_rate": 0.001, "batch_sequences": 8, "max_length": 32 },
+              "sft": { "enabled": true, "epochs": 1, "learning_rate": 0.001, "batch_sequences": 8, "max_length": 32, "checkpoint_every_steps": 2 },
               "verifier": "exact"
             }
             """);

@@ -84,6 +84,8 @@ public static class ConfigLoader
         Check(rm.EvalFraction is > 0 and < 1, "$.reward_model.eval_fraction", "must be in (0, 1)");
         Check(rm.Train is "all" or "head" || (rm.Train.StartsWith("last:", StringComparison.Ordinal) && int.TryParse(rm.Train[5..], out int n) && n >= 1),
             "$.reward_model.train", $"must be all, head or last:N, got '{rm.Train}'");
+        Check(rm.CheckpointEverySteps >= 1, "$.reward_model.checkpoint_every_steps", "must be ≥ 1");
+        Check(c.Sft.CheckpointEverySteps >= 1, "$.sft.checkpoint_every_steps", "must be ≥ 1");
         Check(rm.Loss is "bradley_terry" or "focal", "$.reward_model.loss", $"must be bradley_terry or focal, got '{rm.Loss}'");
         var s = c.Sampling;
         Check(s.K >= 1, "$.sampling.k", $"must be ≥ 1, got {s.K}");

@@ -103,6 +103,9 @@ public sealed record RewardModelConfig
     public string Loss { get; init; } = "bradley_terry";
 
     public double CenterRewardsCoefficient { get; init; }
+
+    /// <summary>Training steps between checkpoints: a killed run loses at most these.</summary>
+    public int CheckpointEverySteps { get; init; } = 25;
 }
 
 public sealed record SamplingConfig
@@ -146,4 +149,7 @@ public sealed record SftConfig
     public double LearningRate { get; init; } = 1e-4;
     public int BatchSequences { get; init; } = 16;
     public int MaxLength { get; init; } = 256;
+
+    /// <summary>Training steps between checkpoints: a killed run loses at most these.</summary>
+    public int CheckpointEverySteps { get; init; } = 25;
 }

@@ -78,6 +78,9 @@ public sealed record RoundMetrics
     public long? Kept { get; init; }
     public double? RewardMeanAll { get; init; }
     public double? RewardMeanKept { get; init; }
+
+    /// <summary>The top-quartile reward threshold selection used (null when that filter is off).</summary>
+    public double? RewardThreshold { get; init; }
     public double? PassRateAll { get; init; }
     public double? PassRateKept { get; init; }
     [JsonPropertyName("policy_pass_at_1")]

@@ -72,11 +72,12 @@ public sealed record DpoRow
 internal static class RowFiles
 {
     /// <summary>Column names in snake_case (prompt_id, reward_model, …), as the data formats in DESIGN.md name them.</summary>
-    public static ParquetSerializerOptions Options(string? configHash = null) => new()
+    public static ParquetSerializerOptions Options(string? configHash = null, long rowGroupBytes = 64L << 20) => new()
     {
         ColumnNaming = ColumnNaming.SnakeCase,
         Writer = new ParquetWriterOptions
         {
+            RowGroupSize = rowGroupBytes,
             KeyValueMetadata = configHash is null ? null : new Dictionary<string, string> { ["flywheel.config_hash"] = configHash },
         },
     };

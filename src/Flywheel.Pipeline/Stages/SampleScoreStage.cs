@@ -16,8 +16,9 @@ public sealed record StageTimes(TimeSpan Sample, TimeSpan Score, TimeSpan Write,
 /// <summary>
 /// Sample → score → write as TPL Dataflow blocks with bounded capacity, so the three overlap: the policy samples K
 /// candidates per prompt (continuous batching on its own thread), the reward model scores each prompt's candidates
-/// as they arrive, and every <c>part_size</c> prompts a part file is written. Prompts already in a part file are
-/// skipped, so a killed run continues where it stopped and loses at most the parts in flight.
+/// as they arrive, and part files are written as prompts complete. Part k holds prompts [k·P, (k+1)·P) of the prompts
+/// file (P = part_size; prompts finishing out of order wait in a small reorder buffer), so a killed run continues
+/// after the prompts its parts hold, loses at most the parts in flight, and the parts read back in prompt order.
 /// </summary>
 internal static class SampleScoreStage
 {
@@ -25,9 +26,9 @@ internal static class SampleScoreStage
     {
         var config = ctx.Config;
         System.IO.Directory.CreateDirectory(ctx.PartsDirectory);
-        var done = await DonePromptsAsync(ctx, ct);
-        int partNumber = Directory.GetFiles(ctx.PartsDirectory, "part-*.parquet").Length;
-        ctx.Log($"round {ctx.Round}: {done.Count} prompts already sampled and scored; continuing");
+        int done = await DonePromptCountAsync(ctx, ct);
+        int partNumber = PartFiles(ctx).Count;
+        if (done > 0) ctx.Log($"round {ctx.Round}: {done} prompts already sampled and scored; continuing");
 
         int samplerThreads = ctx.Threads > 1 ? ctx.Threads - 1 : 1;
         using var sampler = new CandidateSampler(ctx.PolicyPath, config, config.Sampling.K, samplerThreads);
@@ -43,7 +44,7 @@ internal static class SampleScoreStage
         var scoreTime = new Stopwatch();
         var writeTime = new Stopwatch();
         var wall = Stopwatch.StartNew();
-        long tokens = 0, finished = done.Count;
+        long tokens = 0, finished = done;
         long total = await ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, null, ct).Prompts.CountAsync(ct);
 
         var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = ct };
@@ -75,21 +76,34 @@ internal static class SampleScoreStage
             scoreTime.Stop();
             return rows;
         }, options);
-        var batch = new BatchBlock<CandidateRow[]>(config.Sampling.PartSize, new GroupingDataflowBlockOptions { BoundedCapacity = config.Sampling.PartSize, CancellationToken = ct });
-        var write = new ActionBlock<CandidateRow[][]>(async prompts =>
+        // Prompts that finished ahead of their turn wait here until the part they belong to can be written in order.
+        var pending = new SortedDictionary<int, CandidateRow[]>();
+        var ready = new List<CandidateRow[]>();
+        int next = done;
+        async Task WritePartAsync()
         {
             writeTime.Start();
             string path = Path.Combine(ctx.PartsDirectory, $"part-{partNumber++:00000}.parquet");
-            var rows = prompts.SelectMany(p => p).ToList();
+            var rows = ready.SelectMany(p => p).ToList();
             await ctx.Resilience.Io.ExecuteAsync(async token => await ParquetSerializer.SerializeAsync(rows, path, RowFiles.Options(), token), ct);
             writeTime.Stop();
-            finished += prompts.Length;
+            finished += ready.Count;
+            ready.Clear();
             ctx.Report(Stage.Sample, finished, total, $"{finished} prompts", tokens / Math.Max(1e-9, wall.Elapsed.TotalSeconds));
+        }
+        var write = new ActionBlock<CandidateRow[]>(async prompt =>
+        {
+            pending.Add(prompt[0].PromptIndex, prompt);
+            while (pending.Remove(next, out var inOrder))
+            {
+                ready.Add(inOrder);
+                next++;
+                if (ready.Count == config.Sampling.PartSize) await WritePartAsync();
+            }
         }, new ExecutionDataflowBlockOptions { BoundedCapacity = 2, MaxDegreeOfParallelism = 1, CancellationToken = ct });
         var link = new DataflowLinkOptions { PropagateCompletion = true };
         Datasets.DatasetReader<Datasets.PromptRecord>? promptReader = null;
-        score.LinkTo(batch, link);
-        batch.LinkTo(write, link);
+        score.LinkTo(write, link);
 
         try
         {
@@ -98,7 +112,7 @@ internal static class SampleScoreStage
             promptReader = reader;
             var prompts = source
                 .Select(p => new PromptItem(index++, p))
-                .Where(p => !done.Contains(p.Prompt.Id));
+                .Where(p => p.Index >= done);
             sampleTime.Start();
             await foreach (var item in sampler.SampleAsync(prompts, config.Seed, ctx.Round, "sample", config.Prompts.Path, ct))
             {
@@ -110,6 +124,8 @@ internal static class SampleScoreStage
             sampleTime.Stop();
             score.Complete();
             await write.Completion;
+            if (pending.Count > 0) throw new InvalidOperationException($"round {ctx.Round}: prompts {string.Join(", ", pending.Keys.Take(5))} were scored but prompt {next} never came back");
+            if (ready.Count > 0) await WritePartAsync();
         }
         catch (Exception) when (score.Completion.IsFaulted || write.Completion.IsFaulted)
         {
@@ -125,22 +141,35 @@ internal static class SampleScoreStage
         return new StageTimes(sampleTime.Elapsed, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
     }
 
-    /// <summary>Prompt ids in the part files already written (a part is either whole or absent).</summary>
-    internal static async Task<HashSet<string>> DonePromptsAsync(RoundContext ctx, CancellationToken ct)
+    internal static List<string> PartFiles(RoundContext ctx) => System.IO.Directory.Exists(ctx.PartsDirectory)
+        ? System.IO.Directory.GetFiles(ctx.PartsDirectory, "part-*.parquet").Order(StringComparer.Ordinal).ToList()
+        : [];
+
+    /// <summary>How many prompts, from the start of the prompts file, the part files already hold.</summary>
+    internal static async Task<int> DonePromptCountAsync(RoundContext ctx, CancellationToken ct)
     {
-        var done = new HashSet<string>(StringComparer.Ordinal);
-        if (!System.IO.Directory.Exists(ctx.PartsDirectory)) return done;
-        foreach (var part in System.IO.Directory.GetFiles(ctx.PartsDirectory, "part-*.parquet").Order(StringComparer.Ordinal))
-            await foreach (var row in ParquetSerializer.DeserializeAsync<CandidateRow>(part, RowFiles.Options(), ct)) done.Add(row.PromptId);
+        int done = 0;
+        var read = new ParquetReadOptions { Columns = ["prompt_index"] };
+        foreach (var part in PartFiles(ctx))
+        {
+            var indexes = new SortedSet<int>();
+            await using var reader = await ParquetReader.OpenAsync(part, ct);
+            await foreach (var row in reader.ReadRowsAsync(read, ct)) indexes.Add((int)row["prompt_index"]!);
+            if (indexes.Min != done || indexes.Max != done + indexes.Count - 1)
+                throw new InvalidDataException($"{part}: holds prompts {indexes.Min}–{indexes.Max}, expected a range starting at {done}");
+            done += indexes.Count;
+        }
         return done;
     }
 
-    /// <summary>Every candidate in the part files, in prompt order then candidate order.</summary>
-    internal static async Task<List<CandidateRow>> ReadPartsAsync(RoundContext ctx, CancellationToken ct)
+    /// <summary>Every prompt's candidates from the part files, one prompt at a time in prompt order (memory: one part).</summary>
+    internal static async IAsyncEnumerable<IReadOnlyList<CandidateRow>> ReadPromptsAsync(RoundContext ctx, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        var rows = new List<CandidateRow>();
-        foreach (var part in System.IO.Directory.GetFiles(ctx.PartsDirectory, "part-*.parquet").Order(StringComparer.Ordinal))
+        foreach (var part in PartFiles(ctx))
+        {
+            var rows = new List<CandidateRow>();
             await foreach (var row in ParquetSerializer.DeserializeAsync<CandidateRow>(part, RowFiles.Options(), ct)) rows.Add(row);
-        return rows.OrderBy(r => r.PromptIndex).ThenBy(r => r.Candidate).ToList();
+            foreach (var prompt in rows.GroupBy(r => r.PromptIndex).OrderBy(g => g.Key)) yield return prompt.OrderBy(r => r.Candidate).ToList();
+        }
     }
 }

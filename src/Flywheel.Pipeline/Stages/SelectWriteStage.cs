@@ -4,48 +4,78 @@ using Flywheel.Pipeline.Runs;
 namespace Flywheel.Pipeline.Stages;
 
 /// <summary>
-/// Select: ranks each prompt's candidates by reward and keeps the top N that pass the filters (the top-quartile
-/// threshold needs every reward of the round, so selection follows scoring). Write: candidates.parquet (every
-/// candidate, ranked) and sft.parquet (the kept ones), in prompt order, each atomically.
+/// Select: ranks each prompt's candidates by reward and keeps the top N that pass the filters; the top-quartile
+/// threshold needs every reward of the round, so selection follows scoring. Write: candidates.parquet (every
+/// candidate, ranked) and sft.parquet (the kept ones), in prompt order, each atomically. Both stream the part files
+/// prompt by prompt: memory holds one part and one row group, however many prompts the round has.
 /// </summary>
 internal static class SelectWriteStage
 {
+    // Row groups small enough that the writers' buffers stay a fixed, modest size.
+    private const long RowGroupBytes = 8L << 20;
+
     public static async Task<RoundMetrics> SelectAsync(RoundContext ctx, RoundMetrics metrics, CancellationToken ct)
     {
-        var rows = await SampleScoreStage.ReadPartsAsync(ctx, ct);
-        double threshold = ctx.Config.Selection.TopQuartile ? Selection.TopQuartileThreshold(rows.Select(r => r.Reward).ToList()) : double.NegativeInfinity;
-        var ranked = rows.GroupBy(r => r.PromptIndex).OrderBy(g => g.Key)
-            .SelectMany(g => Selection.Rank(g.ToList(), ctx.Config.Selection, threshold)).ToList();
-        // The ranked candidates are the select stage's output; write turns them into the final files.
-        await ctx.Resilience.Io.ExecuteAsync(async token =>
-            await ParquetSerializer.SerializeAsync(ranked, Path.Combine(ctx.Directory, "ranked.parquet"), RowFiles.Options(), token), ct);
-        var kept = ranked.Where(r => r.Kept).ToList();
-        double? Rate(IEnumerable<CandidateRow> xs) => xs.Any(x => x.Correct is not null) ? xs.Average(x => x.Correct == true ? 1.0 : 0.0) : null;
+        double? threshold = null;
+        if (ctx.Config.Selection.TopQuartile)
+        {
+            var rewards = new List<double>();
+            await foreach (var prompt in SampleScoreStage.ReadPromptsAsync(ctx, ct)) rewards.AddRange(prompt.Select(c => c.Reward));
+            threshold = Selection.TopQuartileThreshold(rewards);
+        }
+        long all = 0, kept = 0, judgedAll = 0, correctAll = 0, judgedKept = 0, correctKept = 0;
+        double rewardAll = 0, rewardKept = 0;
+        await foreach (var prompt in SampleScoreStage.ReadPromptsAsync(ctx, ct))
+        {
+            foreach (var c in Selection.Rank(prompt, ctx.Config.Selection, threshold ?? double.NegativeInfinity))
+            {
+                all++;
+                rewardAll += c.Reward;
+                if (c.Correct is bool ok) { judgedAll++; if (ok) correctAll++; }
+                if (!c.Kept) continue;
+                kept++;
+                rewardKept += c.Reward;
+                if (c.Correct is bool k) { judgedKept++; if (k) correctKept++; }
+            }
+        }
+        double? passAll = judgedAll > 0 ? (double)correctAll / judgedAll : null;
         return metrics with
         {
-            Candidates = ranked.Count,
-            Kept = kept.Count,
-            RewardMeanAll = ranked.Count > 0 ? ranked.Average(r => r.Reward) : null,
-            RewardMeanKept = kept.Count > 0 ? kept.Average(r => r.Reward) : null,
-            PassRateAll = Rate(ranked),
-            PassRateKept = kept.Count > 0 ? Rate(kept) : null,
+            Candidates = all,
+            Kept = kept,
+            RewardMeanAll = all > 0 ? rewardAll / all : null,
+            RewardMeanKept = kept > 0 ? rewardKept / kept : null,
+            RewardThreshold = threshold,
+            PassRateAll = passAll,
+            PassRateKept = judgedKept > 0 ? (double)correctKept / judgedKept : null,
             // Candidates are sampled at the sampling temperature: the mean correctness is the policy's expected pass@1.
-            PolicyPassAt1 = Rate(ranked),
+            PolicyPassAt1 = passAll,
         };
     }
 
     public static async Task WriteAsync(RoundContext ctx, CancellationToken ct)
     {
-        string ranked = Path.Combine(ctx.Directory, "ranked.parquet");
-        var rows = new List<CandidateRow>();
-        await foreach (var r in ParquetSerializer.DeserializeAsync<CandidateRow>(ranked, RowFiles.Options(), ct)) rows.Add(r);
-        var options = RowFiles.Options(ctx.Store.Manifest.ConfigHash);
+        double threshold = ctx.Store.Manifest.Round(ctx.Round).Metrics.RewardThreshold ?? double.NegativeInfinity;
+        var options = RowFiles.Options(ctx.Store.Manifest.ConfigHash, RowGroupBytes);
         await ctx.Resilience.Io.ExecuteAsync(async token =>
         {
-            await ParquetSerializer.SerializeAsync(rows, ctx.CandidatesPath, options, token);
-            await ParquetSerializer.SerializeAsync(rows.Where(r => r.Kept).OrderBy(r => r.PromptIndex).ThenBy(r => r.Rank).Select(SftRow.From), ctx.SftPath, options, token);
+            await using var candidates = ParquetSerializer.CreateWriter<CandidateRow>(ctx.CandidatesPath, options);
+            await using var sft = ParquetSerializer.CreateWriter<SftRow>(ctx.SftPath, options);
+            await foreach (var prompt in SampleScoreStage.ReadPromptsAsync(ctx, token))
+            {
+                var ranked = Selection.Rank(prompt, ctx.Config.Selection, threshold);
+                foreach (var c in ranked) await candidates.WriteAsync(c, token);
+                foreach (var c in ranked.Where(c => c.Kept)) await sft.WriteAsync(SftRow.From(c), token);
+            }
+            await candidates.CompleteAsync(token);
+            await sft.CompleteAsync(token);
         }, ct);
-        File.Delete(ranked);
-        Directory.Delete(ctx.PartsDirectory, recursive: true);
+    }
+
+    /// <summary>Removes the part files once run.json records the final files as written (not before: a crash in between must be able to write them again).</summary>
+    public static void RemoveParts(RoundContext ctx)
+    {
+        if (ctx.Store.StageState(ctx.Round, Stage.Write) == StageState.Done && Directory.Exists(ctx.PartsDirectory))
+            Directory.Delete(ctx.PartsDirectory, recursive: true);
     }
 }

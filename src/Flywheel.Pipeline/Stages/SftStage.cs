@@ -29,6 +29,7 @@ internal static class SftStage
             MaxLength = sft.MaxLength,
             TokensPerBatch = sft.BatchSequences * sft.MaxLength,
             Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "sft", ""),
+            CheckpointEverySteps = sft.CheckpointEverySteps,
             CheckpointDirectory = Path.Combine(ctx.Directory, "sft-checkpoints"),
             Template = ctx.Config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : null,
         };

@@ -43,6 +43,7 @@ internal static class TrainRewardModelStage
             Loss = rm.Loss == "focal" ? RewardLoss.Focal : RewardLoss.BradleyTerry,
             CenterRewardsCoefficient = rm.CenterRewardsCoefficient,
             Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "reward-model", ""),
+            CheckpointEverySteps = rm.CheckpointEverySteps,
             CheckpointDirectory = Path.Combine(ctx.Directory, "rm", "checkpoints"),
             Template = ctx.Config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : null,
         };
