@@ -46,7 +46,6 @@ public static class FlywheelRunner
         var log = options.Log ?? (_ => { });
         var resilience = new ResiliencePipelines(log);
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
-        int threads = config.Threads ?? LlamaBackend.DefaultThreadCount;
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
         {
@@ -59,7 +58,6 @@ public static class FlywheelRunner
                 Config = config,
                 Round = round,
                 Device = device,
-                Threads = threads,
                 Resilience = resilience,
                 Progress = options.Progress ?? new Progress<PipelineEvent>(),
                 Log = log,
@@ -114,7 +112,7 @@ public static class FlywheelRunner
 
         if (verifier is not null && store.Manifest.FinalPolicyPassAt1 is null && store.Manifest.Rounds.Count > 0)
         {
-            double passAt1 = await EvaluationStage.PassAt1Async(store, config, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, threads, options.Progress, cancellationToken);
+            double passAt1 = await EvaluationStage.PassAt1Async(store, config, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, config.Threads ?? LlamaBackend.DefaultThreadCount, options.Progress, cancellationToken);
             store.Update(m => m.FinalPolicyPassAt1 = passAt1);
         }
     }

@@ -16,6 +16,7 @@ public sealed class BatchedSampler : IDisposable
     private readonly BatchedSamplerOptions _options;
     private readonly SafeLlamaContextHandle _ctx;
     private int _running;
+    private long _busyTicks;
 
     public BatchedSampler(LlamaModel model, BatchedSamplerOptions? options = null)
     {
@@ -33,6 +34,9 @@ public sealed class BatchedSampler : IDisposable
     public int ContextPerSequence { get; }
 
     public int Sequences => _options.Sequences;
+
+    /// <summary>Time spent decoding and sampling since the sampler was made (its own thread's busy time, not waits).</summary>
+    public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
 
     /// <summary>Generates the candidates of each request; results come in the order requests finish.</summary>
     public async IAsyncEnumerable<GenerationResult> GenerateAsync(IAsyncEnumerable<GenerationRequest> requests,
@@ -106,7 +110,9 @@ public sealed class BatchedSampler : IDisposable
                         if (_inputDone) break;
                         continue; // Admit blocked for input and got none yet
                     }
+                    long start = System.Diagnostics.Stopwatch.GetTimestamp();
                     Step(batch);
+                    Interlocked.Add(ref owner._busyTicks, System.Diagnostics.Stopwatch.GetElapsedTime(start).Ticks);
                 }
                 output.TryComplete();
             }

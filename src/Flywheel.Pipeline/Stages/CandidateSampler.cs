@@ -48,6 +48,9 @@ internal sealed class CandidateSampler : IDisposable
 
     public LlamaModel Model => _model;
 
+    /// <summary>The sampler's own busy time (decoding and sampling on its thread).</summary>
+    public TimeSpan BusyTime => _sampler.BusyTime;
+
     /// <summary>Samples every prompt; results come as prompts finish, each with its index in the input.</summary>
     public async IAsyncEnumerable<(PromptItem Item, GenerationResult Result)> SampleAsync(
         IAsyncEnumerable<PromptItem> prompts, ulong runSeed, int round, string purpose, string source,

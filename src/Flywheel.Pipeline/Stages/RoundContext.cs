@@ -14,7 +14,8 @@ internal sealed class RoundContext
     public required FlywheelConfig Config { get; init; }
     public required int Round { get; init; }
     public required ComputeDevice Device { get; init; }
-    public required int Threads { get; init; }
+    /// <summary>The configured threads, or the cores free right now: spin-waiting ggml threads collapse on a busy core.</summary>
+    public int Threads => Config.Threads ?? LlamaBackend.DefaultThreadCount;
     public required ResiliencePipelines Resilience { get; init; }
     public required IProgress<PipelineEvent> Progress { get; init; }
     public required Action<string> Log { get; init; }

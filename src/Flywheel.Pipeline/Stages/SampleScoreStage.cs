@@ -40,7 +40,6 @@ internal static class SampleScoreStage
         });
         string policy = Path.GetFileName(Path.GetDirectoryName(ctx.PolicyPath)) + "/" + Path.GetFileName(ctx.PolicyPath);
         string rewardModel = $"round-{ctx.Round:000}/rm";
-        var sampleTime = new Stopwatch();
         var scoreTime = new Stopwatch();
         var writeTime = new Stopwatch();
         var wall = Stopwatch.StartNew();
@@ -113,15 +112,11 @@ internal static class SampleScoreStage
             var prompts = source
                 .Select(p => new PromptItem(index++, p))
                 .Where(p => p.Index >= done);
-            sampleTime.Start();
             await foreach (var item in sampler.SampleAsync(prompts, config.Seed, ctx.Round, "sample", config.Prompts.Path, ct))
             {
-                sampleTime.Stop();
                 tokens += item.Result.Candidates.Sum(c => c.TokenCount);
                 if (!await score.SendAsync(item, ct)) break; // the pipeline faulted: its exception surfaces below
-                sampleTime.Start();
             }
-            sampleTime.Stop();
             score.Complete();
             await write.Completion;
             if (pending.Count > 0) throw new InvalidOperationException($"round {ctx.Round}: prompts {string.Join(", ", pending.Keys.Take(5))} were scored but prompt {next} never came back");
@@ -138,7 +133,7 @@ internal static class SampleScoreStage
             score.Complete();
         }
         if (score.Completion.IsFaulted) await score.Completion;
-        return new StageTimes(sampleTime.Elapsed, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
+        return new StageTimes(sampler.BusyTime, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
     }
 
     internal static List<string> PartFiles(RoundContext ctx) => System.IO.Directory.Exists(ctx.PartsDirectory)
