@@ -13,7 +13,15 @@ internal static class CliRunner
         return new Result(code, stdout.ToString(), stderr.ToString());
     }
 
-    public static string TempDir() => Directory.CreateTempSubdirectory("flywheel-cli-tests-").FullName;
+    private static readonly Lazy<string> Root = new(() =>
+    {
+        string root = Directory.CreateTempSubdirectory("flywheel-cli-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(root, recursive: true);
+        return root;
+    });
+
+    /// <summary>A new folder under this test run's temporary root, which is removed when the run ends.</summary>
+    public static string TempDir() => Directory.CreateDirectory(Path.Combine(Root.Value, Guid.NewGuid().ToString("N"))).FullName;
 
     public static string Vocab(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "vocab", name);
 }

@@ -5,7 +5,14 @@ namespace Flywheel.Llama.Tests;
 /// <summary>Tiny models generated once per test run, in a temporary folder.</summary>
 internal static class TestModels
 {
-    private static readonly string Root = Directory.CreateTempSubdirectory("flywheel-llama-tests-").FullName;
+    private static readonly string Root = TempRoot();
+
+    private static string TempRoot()
+    {
+        string root = Directory.CreateTempSubdirectory("flywheel-llama-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(root, recursive: true);
+        return root;
+    }
     private static readonly Lazy<string> TinyPath = new(() => Make("tiny.gguf", new TinyLlamaOptions { Seed = 1 }));
 
     /// <summary>A 2-layer, 64-wide model with GQA (4 heads, 2 KV heads), f32 weights, random init (seed 1).</summary>

@@ -13,8 +13,6 @@ internal static unsafe partial class GgmlNative
     [LibraryImport(Library)] internal static partial nuint ggml_backend_dev_count();
     [LibraryImport(Library)] internal static partial IntPtr ggml_backend_dev_get(nuint index);
     [LibraryImport(Library)] internal static partial IntPtr ggml_backend_dev_by_type(GgmlBackendDeviceType type);
-    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial IntPtr ggml_backend_reg_by_name(string name);
 
     [LibraryImport(BaseLibrary)] internal static partial byte* ggml_backend_dev_name(IntPtr device);
     [LibraryImport(BaseLibrary)] internal static partial byte* ggml_backend_dev_description(IntPtr device);

@@ -9,11 +9,8 @@ internal static unsafe partial class LlamaNative
 
     [LibraryImport(Library)] internal static partial LlamaModelParams llama_model_default_params();
     [LibraryImport(Library)] internal static partial LlamaContextParams llama_context_default_params();
-    [LibraryImport(Library)] internal static partial LlamaSamplerChainParams llama_sampler_chain_default_params();
     [LibraryImport(Library)] internal static partial void llama_backend_init();
     [LibraryImport(Library)] internal static partial void llama_log_set(delegate* unmanaged[Cdecl]<GgmlLogLevel, byte*, IntPtr, void> callback, IntPtr userData);
-    [LibraryImport(Library)] internal static partial byte* llama_print_system_info();
-    [LibraryImport(Library)] [return: MarshalAs(UnmanagedType.U1)] internal static partial bool llama_supports_gpu_offload();
 
     // Model
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
@@ -23,8 +20,6 @@ internal static unsafe partial class LlamaNative
     [LibraryImport(Library)] internal static partial int llama_model_n_ctx_train(SafeLlamaModelHandle model);
     [LibraryImport(Library)] internal static partial int llama_model_n_embd(SafeLlamaModelHandle model);
     [LibraryImport(Library)] internal static partial int llama_model_n_layer(SafeLlamaModelHandle model);
-    [LibraryImport(Library)] internal static partial int llama_model_n_head(SafeLlamaModelHandle model);
-    [LibraryImport(Library)] internal static partial int llama_model_n_head_kv(SafeLlamaModelHandle model);
     [LibraryImport(Library)] internal static partial ulong llama_model_size(SafeLlamaModelHandle model);
     [LibraryImport(Library)] internal static partial ulong llama_model_n_params(SafeLlamaModelHandle model);
     [LibraryImport(Library)] internal static partial int llama_model_desc(SafeLlamaModelHandle model, byte* buf, nuint bufSize);
@@ -32,27 +27,20 @@ internal static unsafe partial class LlamaNative
     [LibraryImport(Library)] internal static partial int llama_model_meta_key_by_index(SafeLlamaModelHandle model, int i, byte* buf, nuint bufSize);
     [LibraryImport(Library)] internal static partial int llama_model_meta_val_str_by_index(SafeLlamaModelHandle model, int i, byte* buf, nuint bufSize);
     [LibraryImport(Library)] internal static partial byte* llama_model_chat_template(SafeLlamaModelHandle model, byte* name);
-    [LibraryImport(Library)] [return: MarshalAs(UnmanagedType.U1)] internal static partial bool llama_model_has_encoder(SafeLlamaModelHandle model);
 
     // Context
     [LibraryImport(Library)] internal static partial IntPtr llama_init_from_model(SafeLlamaModelHandle model, LlamaContextParams @params);
     [LibraryImport(Library)] internal static partial void llama_free(IntPtr ctx);
-    [LibraryImport(Library)] internal static partial uint llama_n_ctx(SafeLlamaContextHandle ctx);
     [LibraryImport(Library)] internal static partial uint llama_n_ctx_seq(SafeLlamaContextHandle ctx);
-    [LibraryImport(Library)] internal static partial uint llama_n_batch(SafeLlamaContextHandle ctx);
-    [LibraryImport(Library)] internal static partial uint llama_n_seq_max(SafeLlamaContextHandle ctx);
-    [LibraryImport(Library)] internal static partial void llama_set_n_threads(SafeLlamaContextHandle ctx, int nThreads, int nThreadsBatch);
     [LibraryImport(Library)] internal static partial IntPtr llama_get_memory(SafeLlamaContextHandle ctx);
     [LibraryImport(Library)] internal static partial int llama_decode(SafeLlamaContextHandle ctx, LlamaBatch batch);
     [LibraryImport(Library)] internal static partial float* llama_get_logits_ith(SafeLlamaContextHandle ctx, int i);
     [LibraryImport(Library)] internal static partial float* llama_get_embeddings_seq(SafeLlamaContextHandle ctx, int seqId);
-    [LibraryImport(Library)] internal static partial void llama_set_abort_callback(SafeLlamaContextHandle ctx, delegate* unmanaged[Cdecl]<IntPtr, byte> callback, IntPtr data);
 
     // Memory (KV cache)
     [LibraryImport(Library)] internal static partial void llama_memory_clear(IntPtr mem, [MarshalAs(UnmanagedType.U1)] bool data);
     [LibraryImport(Library)] [return: MarshalAs(UnmanagedType.U1)] internal static partial bool llama_memory_seq_rm(IntPtr mem, int seqId, int p0, int p1);
     [LibraryImport(Library)] internal static partial void llama_memory_seq_cp(IntPtr mem, int seqIdSrc, int seqIdDst, int p0, int p1);
-    [LibraryImport(Library)] internal static partial int llama_memory_seq_pos_max(IntPtr mem, int seqId);
 
     // Batch
     [LibraryImport(Library)] internal static partial LlamaBatch llama_batch_init(int nTokens, int embd, int nSeqMax);
@@ -62,7 +50,6 @@ internal static unsafe partial class LlamaNative
     [LibraryImport(Library)] internal static partial int llama_vocab_type(IntPtr vocab);
     [LibraryImport(Library)] internal static partial int llama_vocab_n_tokens(IntPtr vocab);
     [LibraryImport(Library)] internal static partial byte* llama_vocab_get_text(IntPtr vocab, int token);
-    [LibraryImport(Library)] internal static partial int llama_vocab_get_attr(IntPtr vocab, int token);
     [LibraryImport(Library)] [return: MarshalAs(UnmanagedType.U1)] internal static partial bool llama_vocab_is_eog(IntPtr vocab, int token);
     [LibraryImport(Library)] [return: MarshalAs(UnmanagedType.U1)] internal static partial bool llama_vocab_is_control(IntPtr vocab, int token);
     [LibraryImport(Library)] internal static partial int llama_vocab_bos(IntPtr vocab);
@@ -91,7 +78,6 @@ internal static unsafe partial class LlamaNative
     [LibraryImport(Library)] internal static partial IntPtr llama_sampler_init_min_p(float p, nuint minKeep);
     [LibraryImport(Library)] internal static partial IntPtr llama_sampler_init_temp(float t);
     [LibraryImport(Library)] internal static partial int llama_sampler_sample(SafeLlamaSamplerHandle sampler, SafeLlamaContextHandle ctx, int idx);
-    [LibraryImport(Library)] internal static partial void llama_sampler_accept(SafeLlamaSamplerHandle sampler, int token);
     [LibraryImport(Library)] internal static partial void llama_sampler_free(IntPtr sampler);
 
     internal static string? Utf8(byte* p) => p == null ? null : Marshal.PtrToStringUTF8((IntPtr)p);
