@@ -12,7 +12,7 @@ internal static class ParquetJudge
     {
         using (Flywheel.Tests.Shared.JudgesInstall.Lock(JudgesDir))
         {
-            if (!Directory.Exists(Path.Combine(JudgesDir, "node_modules", "@duckdb")) && Run("npm", ["ci", "--no-audit", "--no-fund"]) is null) return null;
+            if (!Directory.Exists(Path.Combine(JudgesDir, "node_modules", "@duckdb")) && Run("npm", ["install", "--no-audit", "--no-fund"]) is null) return null;
         }
         string? output = Run("node", ["read.mjs", "duckdb", file]);
         if (output is null) return null;
