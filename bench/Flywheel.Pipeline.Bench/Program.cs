@@ -61,7 +61,6 @@ static async Task<Figures> Round(int prompts)
             RewardModel = new RewardModelConfig { Epochs = 1, MaxLength = 32, BatchPairs = 16, EvalFraction = 0.25 },
             Sampling = new SamplingConfig { K = 4, MaxNewTokens = 8, Sequences = 32, PartSize = 64 },
             Sft = new SftConfig { Enabled = false },
-            Verifier = "exact",
         };
         var store = RunStore.OpenOrCreate(Path.Combine(dir, "run"), config, 1, force: false);
         Figures? figures = null;

@@ -108,14 +108,19 @@ public static class FlywheelRunner
             {
                 store.SetStage(round, Stage.Sft, StageState.Skipped);
             }
+            Reports.RunReport.Write(store.Manifest, ReportPath(store));
         }
 
         if (verifier is not null && store.Manifest.FinalPolicyPassAt1 is null && store.Manifest.Rounds.Count > 0)
         {
             double passAt1 = await EvaluationStage.PassAt1Async(store, config, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, config.Threads ?? LlamaBackend.DefaultThreadCount, options.Progress, cancellationToken);
             store.Update(m => m.FinalPolicyPassAt1 = passAt1);
+            Reports.RunReport.Write(store.Manifest, ReportPath(store));
         }
     }
+
+    /// <summary>The run's HTML report, rewritten after every round.</summary>
+    public static string ReportPath(RunStore store) => Path.Combine(store.Directory, "report.html");
 
     /// <summary>Round 1 samples with the config's policy; a later round with the previous round's SFT output.</summary>
     private static string PolicyFor(RunStore store, FlywheelConfig config, int round)

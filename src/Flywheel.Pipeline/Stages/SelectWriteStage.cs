@@ -12,7 +12,7 @@ namespace Flywheel.Pipeline.Stages;
 internal static class SelectWriteStage
 {
     // Row groups small enough that the writers' buffers stay a fixed, modest size.
-    private const long RowGroupBytes = 8L << 20;
+    private const long RowGroupBytes = 1L << 20;
 
     public static async Task<RoundMetrics> SelectAsync(RoundContext ctx, RoundMetrics metrics, CancellationToken ct)
     {
