@@ -49,6 +49,7 @@ public class PipelineEndToEndTests
         Assert.All(rows, r => Assert.Equal("assistant", r.Messages[^1].Role));
         Assert.All(rows, r => Assert.InRange(r.Rank, 1, 4));
         Assert.True(File.Exists(Path.Combine(dir, "round-002", "policy.gguf")));
+        Assert.Contains("<svg", await File.ReadAllTextAsync(Path.Combine(dir, "report.html")));
 
         // DuckDB reads it too (when node and the judges are available).
         var duck = ParquetJudge.DuckDbRowCount(sft);
