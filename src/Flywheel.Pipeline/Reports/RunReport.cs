@@ -48,7 +48,7 @@ public static class RunReport
             th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
             th { background: #f5f5f5; }
             .charts { display: flex; flex-wrap: wrap; gap: 1.5em; }
-            figure { margin: 0; }
+            figure { margin: 0; width: 360px; }
             figcaption { font-weight: 600; margin-bottom: 4px; }
             .legend span { margin-right: 1em; white-space: nowrap; }
             </style></head><body>
@@ -72,7 +72,7 @@ public static class RunReport
 
     private static string Plot(Chart chart, List<RoundRecord> rounds)
     {
-        const int width = 360, height = 220, left = 44, right = 12, top = 10, bottom = 30;
+        const int width = 360, height = 220, left = 56, right = 12, top = 10, bottom = 30;
         var points = chart.Series.Select(s => rounds.Select(r => (r.Round, Value: s.Value(r.Metrics))).Where(p => p.Value is double v && double.IsFinite(v)).Select(p => (p.Round, Value: p.Value!.Value)).ToList()).ToList();
         var all = points.SelectMany(p => p.Select(x => x.Value)).ToList();
         if (all.Count == 0) return "";
@@ -89,7 +89,7 @@ public static class RunReport
         {
             double v = min + (max - min) * i / 4;
             svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left}\" x2=\"{width - right}\" y1=\"{Y(v):F1}\" y2=\"{Y(v):F1}\" stroke=\"#eee\"/>");
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left - 4}\" y=\"{Y(v) + 4:F1}\" font-size=\"10\" text-anchor=\"end\">{v.ToString(max - min >= 10 ? "F0" : "F2", CultureInfo.InvariantCulture)}{chart.Unit}</text>");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{left - 4}\" y=\"{Y(v) + 4:F1}\" font-size=\"10\" text-anchor=\"end\">{v.ToString(max - min >= 10 ? "F0" : max - min >= 1 ? "F1" : "G3", CultureInfo.InvariantCulture)}{chart.Unit}</text>");
         }
         for (int r = 1; r <= lastRound; r++)
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{X(r):F1}\" y=\"{height - 12}\" font-size=\"10\" text-anchor=\"middle\">{r}</text>");
