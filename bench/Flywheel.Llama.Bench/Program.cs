@@ -17,7 +17,9 @@ bool node = args_.GetValueOrDefault("node", 1) == 1;
 
 string work = Directory.CreateTempSubdirectory("flywheel-bench-").FullName;
 string modelPath = Path.Combine(work, "bench.gguf");
-var hp = new LlamaHyperparameters { EmbeddingLength = 256, Layers = 4, Heads = 8, KvHeads = 4, FeedForwardLength = 768, ContextLength = 512 };
+int width = args_.GetValueOrDefault("width", 128), layers = args_.GetValueOrDefault("layers", 2);
+int contextPerSequence = (promptChars + newTokens + 16 + 255) / 256 * 256;
+var hp = new LlamaHyperparameters { EmbeddingLength = width, Layers = layers, Heads = 4, KvHeads = 2, FeedForwardLength = 3 * width, ContextLength = contextPerSequence };
 TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
 var texts = Enumerable.Range(0, prompts).Select(i => MakePrompt(i, promptChars)).ToArray();
 string promptsPath = Path.Combine(work, "prompts.json");
@@ -60,7 +62,7 @@ async Task<double> Flywheel(bool sharePrompt)
 {
     using var sampler = new BatchedSampler(model, new BatchedSamplerOptions
     {
-        Sequences = sequences, ContextPerSequence = 512, BatchTokens = 512, Threads = threads, SharePromptKv = sharePrompt,
+        Sequences = sequences, ContextPerSequence = contextPerSequence, BatchTokens = 512, Threads = threads, SharePromptKv = sharePrompt,
     });
     var clock = Stopwatch.StartNew();
     long generated = 0;
@@ -70,7 +72,7 @@ async Task<double> Flywheel(bool sharePrompt)
 
 double Node()
 {
-    var psi = new ProcessStartInfo("node", [Path.Combine(nodeDir, "sample.mjs"), modelPath, promptsPath, $"{k}", $"{newTokens}", $"{sequences}", $"{threads}"])
+    var psi = new ProcessStartInfo("node", [Path.Combine(nodeDir, "sample.mjs"), modelPath, promptsPath, $"{k}", $"{newTokens}", $"{sequences}", $"{threads}", $"{contextPerSequence}"])
     {
         RedirectStandardOutput = true,
         WorkingDirectory = nodeDir,
