@@ -8,6 +8,8 @@ namespace Flywheel.Demo.Experiment;
 /// <summary>The knobs of the search; on the command line as --kebab-case-name value. Defaults: the recommended settings.</summary>
 internal sealed record ExperimentSettings
 {
+    private static DemoSettings R => DemoSettings.Recommended;
+
     // The starting policy and its data (the recipe); the defaults are DemoRecipe.Default's.
     public int Width { get; init; } = DemoRecipe.Default.Model.EmbeddingLength;
     public int Layers { get; init; } = DemoRecipe.Default.Model.Layers;
@@ -30,33 +32,33 @@ internal sealed record ExperimentSettings
     public string? Policy { get; init; }
     public string? Output { get; init; }
 
-    // The rounds.
-    public int Rounds { get; init; } = 6;
-    public ulong Seed { get; init; } = 1;
-    public int Threads { get; init; } = 1;
-    public float Temperature { get; init; } = 1.0f;
-    public int TopK { get; init; }
-    public float TopP { get; init; } = 1f;
-    public float MinP { get; init; }
-    public int MaxNewTokens { get; init; } = 6;
-    public int Sequences { get; init; } = 64;
+    // The rounds; the defaults are DemoSettings.Recommended's.
+    public int Rounds { get; init; } = R.Rounds;
+    public ulong Seed { get; init; } = R.Seed;
+    public int Threads { get; init; } = R.Threads;
+    public float Temperature { get; init; } = R.Temperature;
+    public int TopK { get; init; } = R.TopK;
+    public float TopP { get; init; } = R.TopP;
+    public float MinP { get; init; } = R.MinP;
+    public int MaxNewTokens { get; init; } = R.MaxNewTokens;
+    public int Sequences { get; init; } = R.Sequences;
 
-    public int AnnotationK { get; init; } = 8;
-    public int PairsPerPrompt { get; init; } = 2;
-    public int RmEpochs { get; init; } = 2;
-    public double RmLr { get; init; } = 1e-3;
-    public double RmWeightDecay { get; init; }
-    public int RmBatchPairs { get; init; } = 16;
-    public double RmEvalFraction { get; init; } = 0.2;
+    public int AnnotationK { get; init; } = R.AnnotationK;
+    public int PairsPerPrompt { get; init; } = R.PairsPerPrompt;
+    public int RmEpochs { get; init; } = R.RmEpochs;
+    public double RmLr { get; init; } = R.RmLearningRate;
+    public double RmWeightDecay { get; init; } = R.RmWeightDecay;
+    public int RmBatchPairs { get; init; } = R.RmBatchPairs;
+    public double RmEvalFraction { get; init; } = R.RmEvalFraction;
     public double RmCenter { get; init; }
 
-    public int K { get; init; } = 8;
-    public int TopN { get; init; } = 1;
+    public int K { get; init; } = R.K;
+    public int TopN { get; init; } = R.TopN;
     public bool Dedupe { get; init; } = true;
 
-    public int SftEpochs { get; init; } = 2;
-    public double SftLr { get; init; } = 1e-3;
-    public int SftBatch { get; init; } = 16;
+    public int SftEpochs { get; init; } = R.SftEpochs;
+    public double SftLr { get; init; } = R.SftLearningRate;
+    public int SftBatch { get; init; } = R.SftBatchSequences;
 
     /// <summary>Samples per evaluation prompt for pass@1 (the mean over them: less noise than one each).</summary>
     public int EvalSamples { get; init; } = 4;

@@ -8,6 +8,8 @@ using Flywheel.Pipeline.Demo;
 //       pretrains a starting policy from the recipe (overridable) and prints its pass@1
 //   dotnet run -c Release --project bench/Flywheel.Demo.Experiment -- rounds [--policy PATH] [--key value ...]
 //       runs the flywheel's rounds from PATH (default: the committed demo policy) and prints one line per round
+//   ... -- assets [--output DIR]
+//       writes the demo assets missing from DIR (default: data/demo), pretraining the policy if it is missing
 //   ... -- regenerate
 //       rebuilds the demo assets from the recipe and checks they equal the committed ones byte for byte
 //   ... -- show --policy PATH [--temperature T]
@@ -33,6 +35,12 @@ try
         foreach (float t in new[] { 0f, settings.Temperature })
             Console.WriteLine(FormattableString.Invariant($"pass@1 at T={t}: {await evaluator.PassAt1Async(policy, sets.Evaluation, t, CancellationToken.None):P1}"));
     }
+    else if (command == "assets")
+    {
+        // Writes whatever demo asset is missing from --output (the repository's data/demo when there is none).
+        var paths = await DemoAssets.EnsureAsync(settings.Output ?? Path.GetDirectoryName(Rounds.FindCommittedPolicy())!, CancellationToken.None);
+        Console.WriteLine(paths);
+    }
     else if (command == "regenerate")
     {
         // Rebuilds every demo asset from the default recipe and compares it with the committed one, byte for byte.
@@ -46,6 +54,10 @@ try
             same &= equal;
         }
         if (!same) Environment.ExitCode = 1;
+    }
+    else if (command == "rm-sweep")
+    {
+        await new Rounds(settings, work).RewardModelSweepAsync(CancellationToken.None);
     }
     else if (command == "show")
     {

@@ -32,7 +32,7 @@ internal sealed class Rounds(ExperimentSettings s, string work)
         var recipe = s.Recipe();
         var sets = DemoData.Split(recipe);
         string policy = s.Policy ?? FindCommittedPolicy();
-        Console.WriteLine("round | pairs | RM acc | cands | kept | reward all→kept | verifier all→kept | pass@1 in→out | s (annotate/rm/select/sft/eval)");
+        Console.WriteLine("round | pairs | RM acc train/held-out | cands | kept | reward all→kept | verifier all→kept | pass@1 in→out | s (annotate/rm/select/sft/eval)");
         double passIn = await PassAt1Async(policy, sets.Evaluation, s.Temperature, cancellationToken);
         double first = passIn;
         var total = Stopwatch.StartNew();
@@ -50,7 +50,7 @@ internal sealed class Rounds(ExperimentSettings s, string work)
 
             // 2. The reward model, initialised from the round's policy.
             string rm = Path.Combine(work, $"rm-{round}.gguf");
-            double accuracy;
+            double accuracy, trainAccuracy;
             using (var trainer = new RewardModelTrainer(policy, new RewardModelOptions
             {
                 Device = ComputeDevice.Cpu, Threads = s.Threads, Epochs = s.RmEpochs, LearningRate = s.RmLr, WeightDecay = s.RmWeightDecay,
@@ -60,6 +60,7 @@ internal sealed class Rounds(ExperimentSettings s, string work)
             {
                 var result = trainer.Train(train, heldOut, cancellationToken: cancellationToken);
                 accuracy = result.Evaluations[^1].Accuracy;
+                trainAccuracy = trainer.Evaluate(train, cancellationToken).Accuracy;
                 trainer.Export(rm, $"flywheel-demo-rm-{round}");
             }
             Lap();
@@ -102,11 +103,38 @@ internal sealed class Rounds(ExperimentSettings s, string work)
             double Pass(IEnumerable<(ArithmeticProblem Problem, string Reply, float Reward)> rows) =>
                 rows.Average(r => ArithmeticTask.IsCorrect(r.Reply, r.Problem.Answer) ? 1.0 : 0.0);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{round,5} | {train.Count + heldOut.Count,5} | {accuracy,6:P1} | {all.Count,5} | {kept.Count,4} | {all.Average(x => x.Reward),6:F2} → {kept.Average(x => x.Reward),5:F2} | {Pass(all),7:P1} → {Pass(kept),6:P1} | {passIn,6:P1} → {passOut,6:P1} | {clock.Elapsed.TotalSeconds,4:F0} ({string.Join('/', times.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))})"));
+                $"{round,5} | {train.Count + heldOut.Count,5} | {trainAccuracy,4:P0}/{accuracy,6:P1} | {all.Count,5} | {kept.Count,4} | {all.Average(x => x.Reward),6:F2} → {kept.Average(x => x.Reward),5:F2} | {Pass(all),7:P1} → {Pass(kept),6:P1} | {passIn,6:P1} → {passOut,6:P1} | {clock.Elapsed.TotalSeconds,4:F0} ({string.Join('/', times.Select(t => t.ToString("F0", CultureInfo.InvariantCulture)))})"));
             passIn = passOut;
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"pass@1 at T={s.Temperature}: round 1 policy {first:P1}, final policy {passIn:P1} ({(passIn - first) * 100:+0.0;-0.0} points); rounds took {total.Elapsed.TotalSeconds:F0} s"));
+    }
+
+    /// <summary>One round's annotation pairs, then reward models trained on them with a grid of settings.</summary>
+    public async Task RewardModelSweepAsync(CancellationToken cancellationToken)
+    {
+        var recipe = s.Recipe();
+        var sets = DemoData.Split(recipe);
+        string policy = s.Policy ?? FindCommittedPolicy();
+        var annotated = await SampleAsync(policy, sets.Annotation, s.AnnotationK, Sampling(s.Temperature), s.Seed, cancellationToken);
+        var (train, heldOut) = Pairs(annotated, s.Seed);
+        Console.WriteLine($"{train.Count} training pairs, {heldOut.Count} held out");
+        foreach (var (layers, lr, epochs) in new (TrainableLayers, double, int)[]
+        {
+            (TrainableLayers.HeadOnly, 1e-2, 8), (TrainableLayers.All, 3e-4, 8), (TrainableLayers.All, 1e-3, 8), (TrainableLayers.All, 1e-3, 16),
+            (TrainableLayers.All, 3e-3, 16), (TrainableLayers.Last(1), 1e-3, 16),
+        })
+        {
+            var clock = Stopwatch.StartNew();
+            using var trainer = new RewardModelTrainer(policy, new RewardModelOptions
+            {
+                Device = ComputeDevice.Cpu, Threads = s.Threads, Epochs = epochs, LearningRate = lr, WeightDecay = s.RmWeightDecay,
+                MaxLength = recipe.MaxLength, TokensPerBatch = s.RmBatchPairs * 2 * recipe.MaxLength, Seed = s.Seed, Layers = layers,
+            });
+            var result = trainer.Train(train, heldOut, cancellationToken: cancellationToken);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{layers} lr {lr} × {epochs} epochs: train {trainer.Evaluate(train, cancellationToken).Accuracy:P1}, held-out {string.Join(" ", result.Evaluations.Select(e => e.Accuracy.ToString("P0", CultureInfo.InvariantCulture)))} ({clock.Elapsed.TotalSeconds:F0} s)"));
+        }
     }
 
     /// <summary>

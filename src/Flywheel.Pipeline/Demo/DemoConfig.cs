@@ -16,25 +16,30 @@ internal sealed record DemoSettings
     internal ulong Seed { get; init; } = 1;
     internal int Threads { get; init; } = 1;
 
-    // Sampling: plain temperature sampling, filters off, so pass@1 measures the policy's own distribution.
     internal float Temperature { get; init; } = 1.0f;
+    internal int TopK { get; init; }
+    internal float TopP { get; init; } = 1f;
+
+    /// <summary>Drops digits far less likely than the best one: the policy's rare arithmetic mistakes, which no reward model this small can see.</summary>
+    internal float MinP { get; init; } = 0.05f;
     internal int MaxNewTokens { get; init; } = 6;
     internal int Sequences { get; init; } = 64;
 
     internal int AnnotationK { get; init; } = 8;
     internal int PairsPerPrompt { get; init; } = 2;
 
-    internal int RmEpochs { get; init; } = 2;
-    internal double RmLearningRate { get; init; } = 1e-3;
+    internal int RmEpochs { get; init; } = 8;
+    internal double RmLearningRate { get; init; } = 2e-3;
     internal double RmWeightDecay { get; init; }
-    internal int RmBatchPairs { get; init; } = 16;
+    internal int RmBatchPairs { get; init; } = 8;
     internal double RmEvalFraction { get; init; } = 0.2;
 
     internal int K { get; init; } = 8;
     internal int TopN { get; init; } = 1;
 
-    internal int SftEpochs { get; init; } = 2;
-    internal double SftLearningRate { get; init; } = 1e-3;
+    internal int SftEpochs { get; init; } = 1;
+    /// <summary>Small on purpose: each round moves the policy a little, so slips (and pairs) remain for the next rounds.</summary>
+    internal double SftLearningRate { get; init; } = 1e-4;
     internal int SftBatchSequences { get; init; } = 16;
 }
 
@@ -80,9 +85,9 @@ internal static class DemoConfig
             {
                 ["k"] = s.K,
                 ["temperature"] = s.Temperature,
-                ["top_k"] = 0,
-                ["top_p"] = 1.0,
-                ["min_p"] = 0.0,
+                ["top_k"] = s.TopK,
+                ["top_p"] = s.TopP,
+                ["min_p"] = s.MinP,
                 ["max_new_tokens"] = s.MaxNewTokens,
                 ["sequences"] = s.Sequences,
             },
