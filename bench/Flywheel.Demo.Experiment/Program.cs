@@ -12,6 +12,8 @@ using Flywheel.Pipeline.Demo;
 //       writes the demo assets missing from DIR (default: data/demo), pretraining the policy if it is missing
 //   ... -- regenerate
 //       rebuilds the demo assets from the recipe and checks they equal the committed ones byte for byte
+//   ... -- rm-sweep [--policy PATH]
+//       one round's annotation pairs, then reward models trained with a grid of settings (train / held-out accuracy)
 //   ... -- show --policy PATH [--temperature T]
 //       prints a few evaluation problems with 6 sampled replies each
 // Keys: see ExperimentSettings (kebab-case of the property names).

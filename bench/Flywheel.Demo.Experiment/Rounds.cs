@@ -189,8 +189,9 @@ internal sealed class Rounds(ExperimentSettings s, string work)
 
     public static string FindCommittedPolicy()
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Flywheel.sln"))) return Path.Combine(dir.FullName, "data", "demo", "policy.gguf");
-        throw new FileNotFoundException("no Flywheel.sln above the experiment's binaries: pass --policy");
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                if (File.Exists(Path.Combine(dir.FullName, "Flywheel.sln"))) return Path.Combine(dir.FullName, "data", "demo", "policy.gguf");
+        throw new FileNotFoundException("no Flywheel.sln above the working folder or the experiment's binaries: pass --policy");
     }
 }
