@@ -1,0 +1,47 @@
+using Flywheel.Llama;
+using Flywheel.Llama.Chat;
+using Flywheel.Llama.Gguf;
+using Flywheel.Training;
+using Flywheel.Training.Sft;
+
+namespace Flywheel.Pipeline.Demo;
+
+/// <summary>Pretrains the demo's starting policy: a randomly initialised tiny Llama, SFT on the imperfect corpus.</summary>
+internal static class DemoPolicy
+{
+    internal static SftExample Example(string prompt, string reply) => new([new ChatMessage("user", prompt)], reply);
+
+    /// <summary>
+    /// Writes the policy to <paramref name="path"/>. CPU and one thread on purpose: ggml's reductions then run in one
+    /// order, so the same recipe gives the same bytes on every machine.
+    /// </summary>
+    internal static void Pretrain(DemoRecipe recipe, IReadOnlyList<CorpusRow> corpus, string path,
+        IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
+    {
+        string initial = path + ".init-" + Environment.ProcessId;
+        string exported = path + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            TinyLlama.Create(initial, new TinyLlamaOptions
+            {
+                Hyperparameters = recipe.Model, Seed = recipe.ModelSeed, InitStd = recipe.InitStd, Name = "flywheel-demo-policy",
+            });
+            using (var trainer = new SftTrainer(initial, new SftOptions
+            {
+                Device = ComputeDevice.Cpu, Threads = 1, Epochs = recipe.PretrainEpochs, LearningRate = recipe.PretrainLearningRate,
+                WarmupSteps = recipe.PretrainWarmupSteps, MaxLength = recipe.MaxLength,
+                TokensPerBatch = recipe.PretrainBatchSequences * recipe.MaxLength, Seed = recipe.PretrainSeed,
+            }))
+            {
+                trainer.Train(corpus.Select(r => Example(r.Problem.Prompt, r.Shown)).ToList(), progress: progress, cancellationToken: cancellationToken);
+                trainer.Export(exported, "flywheel-demo-policy");
+            }
+            File.Move(exported, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(initial);
+            File.Delete(exported);
+        }
+    }
+}
