@@ -76,4 +76,14 @@ public class ConfigLoaderTests
         Assert.NotEmpty(configs);
         foreach (var c in configs) ConfigLoader.Load(c);
     }
+
+    [Fact]
+    public void The_root_flywheel_json_is_the_demo_recommended_config()
+    {
+        string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
+        var top = ConfigLoader.Load(Path.Combine(root, "flywheel.json"));
+        var demo = ConfigLoader.Load(Path.Combine(root, "data", "demo", "flywheel.demo.json"));
+        // Both resolve their relative paths to the same files, so they are the same config.
+        Assert.Equal(ConfigLoader.ToJson(demo), ConfigLoader.ToJson(top));
+    }
 }
