@@ -3,6 +3,7 @@ using Flywheel.Llama.Gguf;
 
 namespace Flywheel.Cli.Tests;
 
+[Collection(InProcessRuns.Name)]
 public class InspectCommandTests
 {
     [Fact]
@@ -72,6 +73,7 @@ public class InspectCommandTests
     }
 }
 
+[Collection(InProcessRuns.Name)]
 public class InspectParquetTests
 {
     private sealed record Row(long Id, string Prompt, IReadOnlyList<string> Tags);

@@ -4,6 +4,7 @@ using Flywheel.Pipeline.Stages;
 
 namespace Flywheel.Cli.Tests;
 
+[Collection(InProcessRuns.Name)]
 public class PipelineEndToEndTests
 {
     [Fact]
