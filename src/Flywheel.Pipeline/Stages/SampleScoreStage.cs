@@ -46,7 +46,10 @@ internal static class SampleScoreStage
         long tokens = 0, finished = done;
         long total = await ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, null, ct).Prompts.CountAsync(ct);
 
-        var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = ct };
+        // The blocks stop on this token too: when sampling fails they must stop, and be waited for, before the scorer
+        // and the sampler they use are disposed.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = stop.Token };
         var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x =>
         {
             scoreTime.Start();
@@ -99,7 +102,7 @@ internal static class SampleScoreStage
                 next++;
                 if (ready.Count == config.Sampling.PartSize) await WritePartAsync();
             }
-        }, new ExecutionDataflowBlockOptions { BoundedCapacity = 2, MaxDegreeOfParallelism = 1, CancellationToken = ct });
+        }, new ExecutionDataflowBlockOptions { BoundedCapacity = 2, MaxDegreeOfParallelism = 1, CancellationToken = stop.Token });
         var link = new DataflowLinkOptions { PropagateCompletion = true };
         Datasets.DatasetReader<Datasets.PromptRecord>? promptReader = null;
         score.LinkTo(write, link);
@@ -128,11 +131,13 @@ internal static class SampleScoreStage
             await Task.WhenAll(score.Completion, write.Completion);
             throw;
         }
-        finally
+        catch
         {
-            score.Complete();
+            await stop.CancelAsync();
+            try { await Task.WhenAll(score.Completion, write.Completion); }
+            catch (OperationCanceledException) { } // the blocks stopped, as asked
+            throw;
         }
-        if (score.Completion.IsFaulted) await score.Completion;
         return new StageTimes(sampler.BusyTime, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
     }
 
