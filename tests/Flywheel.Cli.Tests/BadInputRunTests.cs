@@ -5,7 +5,6 @@ using Flywheel.Pipeline.Runs;
 namespace Flywheel.Cli.Tests;
 
 /// <summary>Bad input stops a run with exit code 2 and one line naming the file and place; nothing partial is marked done.</summary>
-[Collection(InProcessRuns.Name)]
 public class BadInputRunTests
 {
     private static async Task<CliRunner.Result> Run(TinyRun setup, params string[] extra) =>

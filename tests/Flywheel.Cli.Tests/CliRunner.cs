@@ -25,13 +25,3 @@ internal static class CliRunner
 
     public static string Vocab(string name) => Path.Combine(AppContext.BaseDirectory, "TestData", "vocab", name);
 }
-
-/// <summary>
-/// Tests that run the flywheel inside the test process run one at a time, as the CLI does: two in-process runs at
-/// once once crashed the test host with a std::out_of_range escaping the native engine (not yet understood).
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class InProcessRuns
-{
-    public const string Name = "in-process flywheel runs";
-}

@@ -3,7 +3,6 @@ using Flywheel.Llama.Gguf;
 
 namespace Flywheel.Cli.Tests;
 
-[Collection(InProcessRuns.Name)]
 public class InspectCommandTests
 {
     [Fact]
@@ -73,7 +72,6 @@ public class InspectCommandTests
     }
 }
 
-[Collection(InProcessRuns.Name)]
 public class InspectParquetTests
 {
     private sealed record Row(long Id, string Prompt, IReadOnlyList<string> Tags);

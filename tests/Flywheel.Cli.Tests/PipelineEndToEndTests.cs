@@ -4,7 +4,6 @@ using Flywheel.Pipeline.Stages;
 
 namespace Flywheel.Cli.Tests;
 
-[Collection(InProcessRuns.Name)]
 public class PipelineEndToEndTests
 {
     [Fact]

@@ -1,11 +1,9 @@
 using Flywheel.Llama.Gguf;
 using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Demo;
-using Flywheel.Pipeline.Tests.RealData;
 
 namespace Flywheel.Pipeline.Tests.Demo;
 
-[Collection(NativeTraining.Name)]
 public class DemoTests
 {
     private static readonly string Committed = Path.Combine(RepositoryRoot(), "data", "demo");

@@ -13,7 +13,6 @@ namespace Flywheel.Pipeline.Tests.RealData;
 /// the chat template, truncation counted, training, held-out evaluation, export, and scoring through llama.cpp.
 /// A tiny byte-level model is near chance on this data; the point is the real data path.
 /// </summary>
-[Collection(NativeTraining.Name)]
 public class HhRlhfRewardModelTests(ITestOutputHelper output)
 {
     [SkippableFact]
@@ -61,11 +60,4 @@ public class HhRlhfRewardModelTests(ITestOutputHelper output)
         double scale = fromTrainer.Max(Math.Abs) + 1e-6;
         for (int i = 0; i < queries.Count; i++) Assert.True(Math.Abs(fromEngine[i] - fromTrainer[i]) <= 5e-3 * scale, $"query {i}: {fromEngine[i]} vs {fromTrainer[i]}");
     }
-}
-
-/// <summary>Tests that train models in this process run one at a time (see InProcessRuns in the CLI tests).</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class NativeTraining
-{
-    public const string Name = "native training";
 }
