@@ -51,7 +51,11 @@ public static class FlywheelRunner
         {
             var record = store.Manifest.Round(round);
             if (record.IsDone) continue;
-            if (record.Policy is null) store.SetStage(round, Stage.Gather, record.Stages[Stage.Gather], update: r => r.Policy = PolicyFor(store, config, round));
+            if (record.Policy is null)
+            {
+                string policy = PolicyFor(store, config, round);
+                store.Update(m => m.Round(round).Policy = policy);
+            }
             var ctx = new RoundContext
             {
                 Store = store,

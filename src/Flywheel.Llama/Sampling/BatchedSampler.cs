@@ -151,7 +151,7 @@ public sealed class BatchedSampler : IDisposable
                 if (_freeSlots.Count < _waiting.Candidates) return;
                 var slots = _freeSlots.Take(_waiting.Candidates).ToArray();
                 foreach (int s in slots) _freeSlots.Remove(s);
-                _jobs.Add(new Job(_waiting, slots, owner._options.SharePromptKv, _vocab));
+                _jobs.Add(new Job(_waiting, slots, owner._options.SharePromptKv));
                 _waiting = null;
             }
         }
@@ -265,11 +265,11 @@ public sealed class BatchedSampler : IDisposable
 
     private sealed class Job : IDisposable
     {
-        public Job(GenerationRequest request, int[] slots, bool sharePrompt, LlamaVocabulary vocab)
+        public Job(GenerationRequest request, int[] slots, bool sharePrompt)
         {
             Request = request;
             PromptFeeds = sharePrompt ? [new PromptFeed(slots[0])] : slots.Select(s => new PromptFeed(s)).ToList();
-            Candidates = slots.Select((slot, i) => new Candidate(i, slot, PromptFeeds[sharePrompt ? 0 : i], request, vocab)).ToArray();
+            Candidates = slots.Select((slot, i) => new Candidate(i, slot, PromptFeeds[sharePrompt ? 0 : i], request)).ToArray();
         }
 
         public GenerationRequest Request { get; }
@@ -292,14 +292,14 @@ public sealed class BatchedSampler : IDisposable
         private int _textLength = -1;
         private FinishReason _reason;
 
-        public Candidate(int index, int slot, PromptFeed feed, GenerationRequest request, LlamaVocabulary vocab)
+        public Candidate(int index, int slot, PromptFeed feed, GenerationRequest request)
         {
             Index = index;
             Slot = slot;
             Feed = feed;
             Options = request.Sampling;
             PromptLength = request.PromptTokens.Count;
-            Sampler = SamplerChain.Create(request.Sampling, GenerationRequest.CandidateSeed(request.Seed, index), vocab);
+            Sampler = SamplerChain.Create(request.Sampling, GenerationRequest.CandidateSeed(request.Seed, index));
         }
 
         public int Index { get; }

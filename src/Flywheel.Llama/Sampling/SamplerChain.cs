@@ -5,9 +5,8 @@ namespace Flywheel.Llama.Sampling;
 /// <summary>Builds llama.cpp sampler chains from <see cref="SamplingOptions"/>.</summary>
 internal static class SamplerChain
 {
-    internal static SafeLlamaSamplerHandle Create(SamplingOptions options, uint seed, LlamaVocabulary vocab)
+    internal static SafeLlamaSamplerHandle Create(SamplingOptions options, uint seed)
     {
-        _ = vocab;
         var chain = new SafeLlamaSamplerHandle(LlamaNative.llama_sampler_chain_init(new LlamaSamplerChainParams { no_perf = 1 }));
         if (options.Temperature == 0)
         {
