@@ -41,7 +41,7 @@ public static class FlywheelRunner
         ArgumentNullException.ThrowIfNull(store);
         options ??= new RunOptions();
         var config = store.Config;
-        var device = TrainRewardModelStage.ParseDevice(options.Device ?? config.Device);
+        var device = ParseDevice(options.Device ?? config.Device);
         LlamaBackend.Initialize(new BackendOptions { Device = device });
         var log = options.Log ?? (_ => { });
         var resilience = new ResiliencePipelines(log);
@@ -125,6 +125,13 @@ public static class FlywheelRunner
 
     /// <summary>The run's HTML report, rewritten after every round.</summary>
     public static string ReportPath(RunStore store) => Path.Combine(store.Directory, "report.html");
+
+    private static ComputeDevice ParseDevice(string device) => device switch
+    {
+        "cpu" => ComputeDevice.Cpu,
+        "cuda" => ComputeDevice.Cuda,
+        _ => ComputeDevice.Auto,
+    };
 
     /// <summary>Round 1 samples with the config's policy; a later round with the previous round's SFT output.</summary>
     private static string PolicyFor(RunStore store, FlywheelConfig config, int round)

@@ -69,7 +69,7 @@ internal static class ExportCommand
         return command;
     }
 
-    private static readonly ParquetSerializerOptions Options = new() { ColumnNaming = ColumnNaming.SnakeCase };
+    private static readonly ParquetSerializerOptions Options = RowFiles.Options();
 
     private static async Task<long> WriteAsync<T>(List<T> rows, string path, bool jsonl, CancellationToken ct)
     {
@@ -79,11 +79,7 @@ internal static class ExportCommand
             return rows.Count;
         }
         var json = new JsonSerializerOptions(CliConsole.Json) { WriteIndented = false };
-        await AtomicFile.CommitAsync(path, async temp =>
-        {
-            await using var w = new StreamWriter(temp);
-            foreach (var r in rows) await w.WriteLineAsync(JsonSerializer.Serialize(r, json));
-        });
+        await AtomicFile.WriteLinesAsync(path, rows.Select(r => JsonSerializer.Serialize(r, json)), ct);
         return rows.Count;
     }
 

@@ -11,6 +11,14 @@ public static class AtomicFile
         Commit(path, temp => File.WriteAllText(temp, contents));
     }
 
+    /// <summary>Writes text lines (JSONL, say) atomically.</summary>
+    public static Task WriteLinesAsync(string path, IEnumerable<string> lines, CancellationToken cancellationToken = default) =>
+        CommitAsync(path, async temp =>
+        {
+            await using var writer = new StreamWriter(temp);
+            foreach (var line in lines) await writer.WriteLineAsync(line.AsMemory(), cancellationToken);
+        });
+
     /// <summary>Runs <paramref name="write"/> on a temporary path, then moves the result into place.</summary>
     public static void Commit(string path, Action<string> write)
     {

@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
-using Flywheel.Llama;
 using Flywheel.Llama.Chat;
 using Flywheel.Llama.Sampling;
+using Flywheel.Llama;
+using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Datasets;
 
 namespace Flywheel.Pipeline.Stages;
@@ -26,7 +27,7 @@ internal sealed class CandidateSampler : IDisposable
         _model = LlamaModel.Load(policyPath);
         try
         {
-            _template = config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : ChatTemplate.FromModel(_model);
+            _template = config.Policy.NamedTemplate() ?? ChatTemplate.FromModel(_model);
             var s = config.Sampling;
             _k = k;
             _sampling = new SamplingOptions { Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, MinP = s.MinP, MaxNewTokens = s.MaxNewTokens, StopStrings = s.Stop };

@@ -13,8 +13,8 @@ internal static class EvaluationStage
     {
         using var sampler = new CandidateSampler(policyPath, config, config.Sampling.K, threads);
         int index = 0;
-        var prompts = PromptDatasets.ReadAsync(config.Prompts.Path, new Datasets.DatasetReadOptions { SystemPrompt = config.Prompts.SystemPrompt }, ct);
-        var items = (config.Prompts.Limit is int n ? prompts.Take(n) : prompts).Select(p => new PromptItem(index++, p));
+        var (prompts, _) = RoundContext.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, new DatasetReadOptions { SystemPrompt = config.Prompts.SystemPrompt }, ct);
+        var items = prompts.Select(p => new PromptItem(index++, p));
         long correct = 0, total = 0;
         int round = store.Manifest.RoundsPlanned + 1;
         await foreach (var (item, result) in sampler.SampleAsync(items, config.Seed, round, "evaluate", config.Prompts.Path, ct))

@@ -44,11 +44,8 @@ internal static class GatherStage
         }
         if (pairs.Count < 2)
             throw new InvalidOperationException($"round {ctx.Round}: only {pairs.Count} preference pairs were gathered; the reward model needs at least 2 (check $.preferences)");
-        await ctx.Resilience.Io.ExecuteAsync(async token => await AtomicFile.CommitAsync(ctx.PairsPath, async temp =>
-        {
-            await using var w = new StreamWriter(temp);
-            foreach (var p in pairs) await w.WriteLineAsync(JsonSerializer.Serialize(p, Json));
-        }), ct);
+        await ctx.Resilience.Io.ExecuteAsync(async token =>
+            await AtomicFile.WriteLinesAsync(ctx.PairsPath, pairs.Select(p => JsonSerializer.Serialize(p, Json)), token), ct);
         return (pairs.Count, rejected);
     }
 

@@ -47,9 +47,13 @@ internal sealed class RoundContext
     };
 
     /// <summary>Prompts of a file with the config's system prompt and limit; the reader counts rows rejected.</summary>
-    public (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, string? rejects, CancellationToken ct)
+    public (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, string? rejects, CancellationToken ct) =>
+        OpenPrompts(path, limit, ReadOptions(rejects), ct);
+
+    /// <summary>Prompts of a file, the first <paramref name="limit"/> of them; the reader counts rows rejected.</summary>
+    public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, DatasetReadOptions options, CancellationToken ct)
     {
-        var reader = PromptDatasets.ReadAsync(path, ReadOptions(rejects), ct);
+        var reader = PromptDatasets.ReadAsync(path, options, ct);
         return (limit is int n ? reader.Take(n) : reader, reader);
     }
 }

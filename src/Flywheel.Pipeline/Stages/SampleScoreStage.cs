@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Tasks.Dataflow;
-using Flywheel.Llama.Chat;
 using Flywheel.Parquet;
+using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Runs;
 using Flywheel.Training.RewardModel;
 
@@ -36,7 +36,7 @@ internal static class SampleScoreStage
         {
             Threads = 1,
             Sequences = Math.Max(config.Sampling.K, 8),
-            Template = config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : null,
+            Template = config.Policy.NamedTemplate(),
         });
         string policy = Path.GetFileName(Path.GetDirectoryName(ctx.PolicyPath)) + "/" + Path.GetFileName(ctx.PolicyPath);
         string rewardModel = $"round-{ctx.Round:000}/rm";

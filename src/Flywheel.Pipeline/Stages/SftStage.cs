@@ -1,8 +1,9 @@
 using Flywheel.Llama.Chat;
 using Flywheel.Parquet;
+using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Runs;
-using Flywheel.Training;
 using Flywheel.Training.Sft;
+using Flywheel.Training;
 
 namespace Flywheel.Pipeline.Stages;
 
@@ -31,7 +32,7 @@ internal static class SftStage
             Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "sft", ""),
             CheckpointEverySteps = sft.CheckpointEverySteps,
             CheckpointDirectory = Path.Combine(ctx.Directory, "sft-checkpoints"),
-            Template = ctx.Config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : null,
+            Template = ctx.Config.Policy.NamedTemplate(),
         };
         var progress = new Progress<TrainingProgress>(p => ctx.Report(Stage.Sft, p.Step, p.TotalSteps, $"loss {p.Loss:F4}", p.TokensPerSecond));
         ctx.Resilience.Backend.Execute(token =>

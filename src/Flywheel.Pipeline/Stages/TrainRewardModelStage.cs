@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
-using Flywheel.Llama;
-using Flywheel.Llama.Chat;
+using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Runs;
-using Flywheel.Training;
 using Flywheel.Training.RewardModel;
+using Flywheel.Training;
 
 namespace Flywheel.Pipeline.Stages;
 
@@ -45,7 +44,7 @@ internal static class TrainRewardModelStage
             Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "reward-model", ""),
             CheckpointEverySteps = rm.CheckpointEverySteps,
             CheckpointDirectory = Path.Combine(ctx.Directory, "rm", "checkpoints"),
-            Template = ctx.Config.Policy.ChatTemplate is { } name ? ChatTemplate.Named(name) : null,
+            Template = ctx.Config.Policy.NamedTemplate(),
         };
         var progress = new Progress<TrainingProgress>(p =>
             ctx.Report(Stage.TrainRm, p.Step, p.TotalSteps, $"loss {p.Loss:F4}" + (p.Accuracy is double a ? $", accuracy {a:P1}" : ""), p.TokensPerSecond));
@@ -68,11 +67,4 @@ internal static class TrainRewardModelStage
         var text = string.Join('\u0001', p.Prompt.Select(m => m.Role + ":" + m.Content).Append(p.Chosen).Append(p.Rejected));
         return BitConverter.ToUInt64(SHA256.HashData(Encoding.UTF8.GetBytes(text))) / (double)ulong.MaxValue;
     }
-
-    internal static ComputeDevice ParseDevice(string device) => device switch
-    {
-        "cpu" => ComputeDevice.Cpu,
-        "cuda" => ComputeDevice.Cuda,
-        _ => ComputeDevice.Auto,
-    };
 }
