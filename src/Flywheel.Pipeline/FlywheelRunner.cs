@@ -1,5 +1,6 @@
 using Flywheel.Llama;
 using Flywheel.Pipeline.Config;
+using Flywheel.Pipeline.Datasets;
 using Flywheel.Pipeline.Resilience;
 using Flywheel.Pipeline.Runs;
 using Flywheel.Pipeline.Stages;
@@ -46,6 +47,8 @@ public static class FlywheelRunner
         var log = options.Log ?? (_ => { });
         var resilience = new ResiliencePipelines(log);
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
+        bool workLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone) || store.Manifest.FinalPolicyPassAt1 is null;
+        if (workLeft && !options.SkipBad) await CheckPromptsAsync(config, cancellationToken);
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
         {
@@ -54,7 +57,7 @@ public static class FlywheelRunner
             if (record.Policy is null)
             {
                 string policy = PolicyFor(store, config, round);
-                store.Update(m => m.Round(round).Policy = policy);
+                store.Update(m => m.Round(round).Policy = store.ToRecorded(policy));
             }
             var ctx = new RoundContext
             {
@@ -77,7 +80,7 @@ public static class FlywheelRunner
             {
                 var (accuracy, truncated) = await TrainRewardModelStage.RunAsync(ctx, ct);
                 return m => m with { RmEvalAccuracy = accuracy, PairsTruncated = truncated };
-            }, cancellationToken, r => r.RewardModel = ctx.RewardModelPath);
+            }, cancellationToken, r => r.RewardModel = store.ToRecorded(ctx.RewardModelPath));
             if (store.StageState(round, Stage.Score) != StageState.Done)
             {
                 store.SetStage(round, Stage.Score, StageState.Running);
@@ -123,6 +126,16 @@ public static class FlywheelRunner
         }
     }
 
+    /// <summary>
+    /// Reads the prompts file through once, so a bad row stops the run before round 1's gather and reward-model training
+    /// rather than at its sample stage, minutes later. (With --skip-bad the sample stage sets bad rows aside instead.)
+    /// </summary>
+    private static async Task CheckPromptsAsync(FlywheelConfig config, CancellationToken ct)
+    {
+        var (prompts, _) = RoundContext.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, new DatasetReadOptions { SystemPrompt = config.Prompts.SystemPrompt }, ct);
+        await foreach (var _ in prompts.WithCancellation(ct)) { }
+    }
+
     /// <summary>The run's HTML report, rewritten after every round.</summary>
     public static string ReportPath(RunStore store) => Path.Combine(store.Directory, "report.html");
 
@@ -140,7 +153,7 @@ public static class FlywheelRunner
         var previous = store.Manifest.Round(round - 1);
         return previous.Stages[Stage.Sft] == StageState.Done
             ? Path.Combine(store.RoundDirectory(round - 1), "policy.gguf")
-            : previous.Policy ?? config.Policy.Model;
+            : previous.Policy is { } recorded ? store.FromRecorded(recorded) : config.Policy.Model;
     }
 
     private static async Task RunStageAsync(RoundContext ctx, string stage, Func<CancellationToken, Task<Func<RoundMetrics, RoundMetrics>>> run,

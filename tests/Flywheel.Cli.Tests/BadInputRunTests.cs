@@ -41,6 +41,21 @@ public class BadInputRunTests
     }
 
     [Fact]
+    public async Task A_malformed_prompt_line_stops_the_run_before_round_1_starts()
+    {
+        var setup = new TinyRun();
+        var lines = File.ReadAllLines(Path.Combine(setup.Directory, "prompts.jsonl")).ToList();
+        lines.Insert(1, "{\"id\": \"p\", \"prompt\": ");
+        File.WriteAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), lines);
+        var r = await Run(setup);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("prompts.jsonl:2:", r.Error);
+        Assert.Single(r.Error.TrimEnd().Split('\n'));
+        // Found before gather and reward-model training spent their minutes: no stage of round 1 has started.
+        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
+    }
+
+    [Fact]
     public async Task A_pair_with_an_empty_chosen_names_the_field()
     {
         var setup = new TinyRun();

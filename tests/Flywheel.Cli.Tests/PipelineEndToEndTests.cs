@@ -68,12 +68,18 @@ public class PipelineEndToEndTests
     }
 
     [Fact]
-    public async Task Resume_from_a_round_and_stage_redoes_from_there_with_the_same_result()
+    public async Task Resume_from_a_round_and_stage_redoes_from_there_with_the_same_result_after_the_clone_moved()
     {
         var setup = new TinyRun(rounds: 2);
-        string dir = setup.RunDir();
-        Assert.Equal(0, (await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet")).ExitCode);
-        var sft2 = await File.ReadAllBytesAsync(Path.Combine(dir, "round-002", "sft.parquet"));
+        Assert.Equal(0, (await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", setup.RunDir(), "--quiet")).ExitCode);
+        var sft2 = await File.ReadAllBytesAsync(Path.Combine(setup.RunDir(), "round-002", "sft.parquet"));
+
+        // The whole folder moves (config, models, data and run): the same config, so no --force, and its files are found.
+        string moved = setup.Directory + "-moved";
+        Directory.Move(setup.Directory, moved);
+        string dir = Path.Combine(moved, "run");
+        var again = await CliRunner.RunAsync("run", "--config", Path.Combine(moved, "flywheel.json"), "--run-dir", dir, "--quiet");
+        Assert.True(again.ExitCode == 0, again.Error);
         var resumed = await CliRunner.RunAsync("resume", "--run-dir", dir, "--from-round", "2", "--from-stage", "sample", "--quiet");
         Assert.True(resumed.ExitCode == 0, resumed.Error);
         Assert.Equal(sft2, await File.ReadAllBytesAsync(Path.Combine(dir, "round-002", "sft.parquet")));

@@ -23,7 +23,10 @@ public static class ConfigLoader
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    /// <summary>Loads a config file; relative paths inside it are made absolute against its folder.</summary>
+    /// <summary>
+    /// Loads a config file. Its paths stay as written, relative ones relative to <see cref="FlywheelConfig.BaseDirectory"/>
+    /// (the file's folder); <see cref="Resolve"/> makes them absolute.
+    /// </summary>
     public static FlywheelConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found", path);
@@ -40,7 +43,7 @@ public static class ConfigLoader
         if (config is null) throw new ConfigException($"{path}: the file holds no config object");
         var errors = Validate(config);
         if (errors.Count > 0) throw new ConfigException($"{path}: {errors[0]}");
-        return Resolve(config, Path.GetDirectoryName(Path.GetFullPath(path))!);
+        return config with { BaseDirectory = Path.GetDirectoryName(Path.GetFullPath(path)) };
     }
 
     /// <summary>Every rule a config breaks, each naming its JSON path; empty when it is usable.</summary>
@@ -108,7 +111,10 @@ public static class ConfigLoader
     /// <summary>The config as canonical JSON (what the run stores and the hash is taken of).</summary>
     public static string ToJson(FlywheelConfig config) => JsonSerializer.Serialize(config, Json);
 
-    /// <summary>SHA-256 of the canonical JSON, hex: identifies the config in run.json and in Parquet metadata.</summary>
+    /// <summary>
+    /// SHA-256 of the canonical JSON, hex: identifies the config in run.json and in Parquet metadata. Taken over the paths
+    /// as written, so a clone or run moved elsewhere keeps its hash.
+    /// </summary>
     public static string Hash(FlywheelConfig config) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ToJson(config))));
 
@@ -139,8 +145,11 @@ public static class ConfigLoader
         return into;
     }
 
-    private static FlywheelConfig Resolve(FlywheelConfig c, string dir)
+    /// <summary>The config with every path made absolute against its <see cref="FlywheelConfig.BaseDirectory"/>.</summary>
+    public static FlywheelConfig Resolve(FlywheelConfig c)
     {
+        ArgumentNullException.ThrowIfNull(c);
+        string dir = Path.GetFullPath(c.BaseDirectory ?? ".");
         string Abs(string p) => Path.GetFullPath(p, dir);
         return c with
         {

@@ -28,6 +28,13 @@ public sealed record FlywheelConfig
 
     /// <summary>A verifier for the prompts' reference answers (gsm8k, exact), for pass rates and annotation; null: none.</summary>
     public string? Verifier { get; init; }
+
+    /// <summary>
+    /// The folder the config's relative paths are relative to (the config file's); null: the current folder. Not part of
+    /// the JSON, so a config hashes the same wherever its clone lies.
+    /// </summary>
+    [JsonIgnore]
+    public string? BaseDirectory { get; init; }
 }
 
 public sealed record PolicyConfig

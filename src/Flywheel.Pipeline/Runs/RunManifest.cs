@@ -38,7 +38,11 @@ public sealed class RunManifest
 {
     public string Run { get; set; } = "";
     public string ConfigHash { get; set; } = "";
+    /// <summary>The config as written: relative paths are relative to <see cref="ConfigDirectory"/>.</summary>
     public JsonObject Config { get; set; } = new();
+
+    /// <summary>The config file's folder, relative to the run's folder (so a clone moved as a whole still resolves).</summary>
+    public string? ConfigDirectory { get; set; }
     public int RoundsPlanned { get; set; }
     [JsonPropertyName("final_policy_pass_at_1")]
     public double? FinalPolicyPassAt1 { get; set; }
@@ -58,10 +62,10 @@ public sealed class RoundRecord
     public Dictionary<string, string> Stages { get; set; } = Stage.All.ToDictionary(s => s, _ => StageState.Pending);
     public RoundMetrics Metrics { get; set; } = new();
 
-    /// <summary>The policy that sampled this round (a GGUF path).</summary>
+    /// <summary>The policy that sampled this round (a GGUF path relative to the run's folder).</summary>
     public string? Policy { get; set; }
 
-    /// <summary>The reward model trained this round (a folder).</summary>
+    /// <summary>The reward model trained this round (a GGUF path relative to the run's folder).</summary>
     public string? RewardModel { get; set; }
 
     [JsonIgnore] public bool IsDone => Stages.Values.All(s => s is StageState.Done or StageState.Skipped);

@@ -28,38 +28,36 @@ public sealed class RunStore
 
     /// <summary>
     /// Opens the run in <paramref name="directory"/>, creating it for <paramref name="config"/> if new. An existing run
-    /// made with another config is refused, naming what changed, unless <paramref name="force"/>.
+    /// made with another config is refused, naming what changed, unless <paramref name="force"/>. The same config
+    /// moved elsewhere with its run (paths as written unchanged), or naming the same files otherwise, is not a change.
     /// </summary>
     public static RunStore OpenOrCreate(string directory, FlywheelConfig config, int roundsPlanned, bool force)
     {
         ArgumentNullException.ThrowIfNull(config);
         string hash = HashOf(config);
+        RunStore store;
         if (File.Exists(ManifestPathOf(directory)))
         {
-            var store = Open(directory);
+            store = Open(directory);
             if (store.Manifest.ConfigHash != hash)
             {
-                var before = store.Manifest.Config.Deserialize<FlywheelConfig>(ConfigLoader.Json)!;
-                var changed = ConfigLoader.Differences(before with { Rounds = 0 }, config with { Rounds = 0 });
-                if (!force)
+                var changed = ConfigLoader.Differences(Comparable(store.Config), Comparable(ConfigLoader.Resolve(config)));
+                if (changed.Count > 0 && !force)
                     throw new ConfigException($"{store.ManifestPath}: the run was made with another config ({string.Join(", ", changed.Take(5))}{(changed.Count > 5 ? ", …" : "")} changed); use --force to continue with the new one, or another --run-dir");
-                store.Manifest.ConfigHash = hash;
-                store.Manifest.Config = JsonNode.Parse(ConfigLoader.ToJson(config))!.AsObject();
             }
-            store.Manifest.RoundsPlanned = roundsPlanned;
-            store.Save();
-            return store;
         }
-        var manifest = new RunManifest
+        else
         {
-            Run = config.Name,
-            ConfigHash = hash,
-            Config = JsonNode.Parse(ConfigLoader.ToJson(config))!.AsObject(),
-            RoundsPlanned = roundsPlanned,
-        };
-        var created = new RunStore(Path.GetFullPath(directory), manifest);
-        created.Save();
-        return created;
+            store = new RunStore(Path.GetFullPath(directory), new RunManifest { Run = config.Name });
+        }
+        store.Manifest.ConfigHash = hash;
+        store.Manifest.Config = JsonNode.Parse(ConfigLoader.ToJson(config))!.AsObject();
+        store.Manifest.ConfigDirectory = Path.GetRelativePath(store.Directory, Path.GetFullPath(config.BaseDirectory ?? "."));
+        store.Manifest.RoundsPlanned = roundsPlanned;
+        store.Save();
+        return store;
+
+        static FlywheelConfig Comparable(FlywheelConfig c) => c with { Rounds = 0, BaseDirectory = null };
     }
 
     /// <summary>Opens an existing run.</summary>
@@ -80,8 +78,20 @@ public sealed class RunStore
         return new RunStore(Path.GetFullPath(directory), manifest ?? throw new ConfigException($"{path}: empty run manifest"));
     }
 
-    /// <summary>The run's config as stored when the run began.</summary>
-    public FlywheelConfig Config => Manifest.Config.Deserialize<FlywheelConfig>(ConfigLoader.Json)!;
+    /// <summary>The run's config as stored when the run began (or was last forced), its paths made absolute.</summary>
+    public FlywheelConfig Config => ConfigLoader.Resolve(Manifest.Config.Deserialize<FlywheelConfig>(ConfigLoader.Json)! with
+    {
+        BaseDirectory = Path.GetFullPath(Manifest.ConfigDirectory ?? ".", Directory),
+    });
+
+    /// <summary>
+    /// A path to record in run.json: relative to the run's folder (absolute only on another drive), so a clone moved as
+    /// a whole, with its runs and the models they started from, still finds them.
+    /// </summary>
+    public string ToRecorded(string path) => Path.GetRelativePath(Directory, Path.GetFullPath(path));
+
+    /// <summary>A path recorded in run.json, made absolute.</summary>
+    public string FromRecorded(string path) => Path.GetFullPath(path, Directory);
 
     // The number of rounds is left out: running a run again with more rounds continues it.
     private static string HashOf(FlywheelConfig config) => ConfigLoader.Hash(config with { Rounds = 0 });

@@ -33,7 +33,7 @@ internal sealed class RoundContext
     public string NextPolicyPath => Path.Combine(Directory, "policy.gguf");
 
     /// <summary>The policy that samples this round: the config's for round 1, else the last round's SFT output.</summary>
-    public string PolicyPath => Store.Manifest.Round(Round).Policy ?? throw new InvalidOperationException($"round {Round} has no policy recorded");
+    public string PolicyPath => Store.Manifest.Round(Round).Policy is { } recorded ? Store.FromRecorded(recorded) : throw new InvalidOperationException($"round {Round} has no policy recorded");
 
     public void Report(string stage, long done, long? total, string? message = null, double? tokensPerSecond = null) =>
         Progress.Report(new PipelineEvent(Round, stage, done, total, message, tokensPerSecond));

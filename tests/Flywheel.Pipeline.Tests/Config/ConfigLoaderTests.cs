@@ -29,8 +29,20 @@ public class ConfigLoaderTests
         Assert.Equal("t", c.Name);
         Assert.Equal(6, c.Rounds);
         Assert.Equal(8, c.Sampling.K);
-        Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "models", "p.gguf"), c.Policy.Model);
-        Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "pairs.jsonl"), c.Preferences[0].Path);
+        Assert.Equal("models/p.gguf", c.Policy.Model);
+        var resolved = ConfigLoader.Resolve(c);
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "models", "p.gguf"), resolved.Policy.Model);
+        Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "pairs.jsonl"), resolved.Preferences[0].Path);
+    }
+
+    [Fact]
+    public void The_hash_is_taken_over_the_paths_as_written_so_a_moved_clone_keeps_it()
+    {
+        var here = ConfigLoader.Load(Write(Minimal));
+        var there = ConfigLoader.Load(Write(Minimal));
+        Assert.NotEqual(here.BaseDirectory, there.BaseDirectory);
+        Assert.Equal(ConfigLoader.Hash(here), ConfigLoader.Hash(there));
+        Assert.NotEqual(ConfigLoader.Resolve(here).Policy.Model, ConfigLoader.Resolve(there).Policy.Model);
     }
 
     [Theory]
@@ -84,6 +96,6 @@ public class ConfigLoaderTests
         var top = ConfigLoader.Load(Path.Combine(root, "flywheel.json"));
         var demo = ConfigLoader.Load(Path.Combine(root, "data", "demo", "flywheel.demo.json"));
         // Both resolve their relative paths to the same files, so they are the same config.
-        Assert.Equal(ConfigLoader.ToJson(demo), ConfigLoader.ToJson(top));
+        Assert.Equal(ConfigLoader.ToJson(ConfigLoader.Resolve(demo)), ConfigLoader.ToJson(ConfigLoader.Resolve(top)));
     }
 }

@@ -105,7 +105,7 @@ public class DemoTests
     [Fact]
     public void The_recommended_config_is_a_valid_flywheel_config_pointing_at_the_demo_files()
     {
-        var config = ConfigLoader.Load(Path.Combine(Committed, DemoAssets.ConfigFile));
+        var config = ConfigLoader.Resolve(ConfigLoader.Load(Path.Combine(Committed, DemoAssets.ConfigFile)));
         Assert.Equal(Path.Combine(Committed, DemoAssets.PolicyFile), config.Policy.Model);
         Assert.Equal(Path.Combine(Committed, DemoAssets.SelectionFile), config.Prompts.Path);
         Assert.Equal(Path.Combine(Committed, DemoAssets.AnnotationFile), config.Preferences[0].Annotator!.Prompts);

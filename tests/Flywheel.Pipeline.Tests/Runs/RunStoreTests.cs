@@ -45,6 +45,42 @@ public class RunStoreTests
     }
 
     [Fact]
+    public void A_clone_moved_as_a_whole_reopens_without_force_and_finds_its_files_in_the_new_place()
+    {
+        string root = Directory.CreateTempSubdirectory("flywheel-move-").FullName;
+        string clone = Path.Combine(root, "a");
+        Directory.CreateDirectory(clone);
+        File.WriteAllText(Path.Combine(clone, "flywheel.json"), """
+            { "name": "t", "policy": { "model": "models/p.gguf" }, "prompts": { "path": "p.jsonl" }, "preferences": [ { "path": "pairs.jsonl" } ] }
+            """);
+        var store = RunStore.OpenOrCreate(Path.Combine(clone, "runs", "t"), ConfigLoader.Load(Path.Combine(clone, "flywheel.json")), 2, force: false);
+        store.Update(m => m.Round(1).Policy = store.ToRecorded(Path.Combine(clone, "models", "p.gguf")));
+        store.Update(m => m.Round(2).Policy = store.ToRecorded(Path.Combine(store.RoundDirectory(1), "policy.gguf")));
+
+        string moved = Path.Combine(root, "b");
+        Directory.Move(clone, moved);
+        var reopened = RunStore.OpenOrCreate(Path.Combine(moved, "runs", "t"), ConfigLoader.Load(Path.Combine(moved, "flywheel.json")), 2, force: false);
+        Assert.Equal(Path.Combine(moved, "models", "p.gguf"), reopened.Config.Policy.Model);
+        Assert.Equal(Path.Combine(moved, "pairs.jsonl"), reopened.Config.Preferences[0].Path);
+        Assert.Equal(Path.Combine(moved, "models", "p.gguf"), reopened.FromRecorded(reopened.Manifest.Round(1).Policy!));
+        Assert.Equal(Path.Combine(moved, "runs", "t", "round-001", "policy.gguf"), reopened.FromRecorded(reopened.Manifest.Round(2).Policy!));
+        // resume opens the run alone, without a config file, and resolves the same way.
+        Assert.Equal(Path.Combine(moved, "p.jsonl"), RunStore.Open(Path.Combine(moved, "runs", "t")).Config.Prompts.Path);
+    }
+
+    [Fact]
+    public void The_same_files_named_another_way_are_not_a_change_of_config()
+    {
+        string dir = Dir();
+        string data = Directory.CreateTempSubdirectory("flywheel-data-").FullName;
+        var absolute = Config with { BaseDirectory = data, Policy = new PolicyConfig { Model = Path.Combine(data, "p.gguf") } };
+        RunStore.OpenOrCreate(dir, absolute, 2, force: false);
+        var relative = absolute with { Policy = new PolicyConfig { Model = "p.gguf" } };
+        Assert.NotEqual(ConfigLoader.Hash(absolute), ConfigLoader.Hash(relative));
+        Assert.Equal(Path.Combine(data, "p.gguf"), RunStore.OpenOrCreate(dir, relative, 2, force: false).Config.Policy.Model);
+    }
+
+    [Fact]
     public void Reset_from_a_round_and_stage_forgets_what_came_after()
     {
         string dir = Dir();
