@@ -48,7 +48,11 @@ public static class FlywheelRunner
         var resilience = new ResiliencePipelines(log);
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
         bool workLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone) || store.Manifest.FinalPolicyPassAt1 is null;
-        if (workLeft && !options.SkipBad) await CheckPromptsAsync(config, cancellationToken);
+        if (workLeft && !options.SkipBad)
+        {
+            await CheckPromptsAsync(config.Prompts, cancellationToken);
+            if (config.Evaluation is { } evaluation) await CheckPromptsAsync(evaluation, cancellationToken);
+        }
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
         {
@@ -118,21 +122,31 @@ public static class FlywheelRunner
             Reports.RunReport.Write(store.Manifest, ReportPath(store));
         }
 
-        if (verifier is not null && store.Manifest.FinalPolicyPassAt1 is null && store.Manifest.Rounds.Count > 0)
+        if (verifier is not null && store.Manifest.Rounds.Count > 0)
         {
-            double passAt1 = await EvaluationStage.PassAt1Async(store, config, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, config.Threads ?? LlamaBackend.DefaultThreadCount, options.Progress, cancellationToken);
-            store.Update(m => m.FinalPolicyPassAt1 = passAt1);
+            var prompts = config.Evaluation ?? config.Prompts;
+            int threads = config.Threads ?? LlamaBackend.DefaultThreadCount;
+            if (store.Manifest.InitialPolicyPassAt1 is null)
+            {
+                double initial = await EvaluationStage.PassAt1Async(store, config, prompts, config.Policy.Model, verifier, threads, options.Progress, cancellationToken);
+                store.Update(m => m.InitialPolicyPassAt1 = initial);
+            }
+            if (store.Manifest.FinalPolicyPassAt1 is null)
+            {
+                double final = await EvaluationStage.PassAt1Async(store, config, prompts, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, threads, options.Progress, cancellationToken);
+                store.Update(m => (m.FinalPolicyPassAt1, m.PassAt1Prompts) = (final, store.ToRecorded(prompts.Path)));
+            }
             Reports.RunReport.Write(store.Manifest, ReportPath(store));
         }
     }
 
     /// <summary>
-    /// Reads the prompts file through once, so a bad row stops the run before round 1's gather and reward-model training
-    /// rather than at its sample stage, minutes later. (With --skip-bad the sample stage sets bad rows aside instead.)
+    /// Reads a prompts file through once, so a bad row stops the run before round 1's gather and reward-model training
+    /// rather than minutes later. (With --skip-bad the sample stage sets bad rows aside instead.)
     /// </summary>
-    private static async Task CheckPromptsAsync(FlywheelConfig config, CancellationToken ct)
+    private static async Task CheckPromptsAsync(PromptsConfig source, CancellationToken ct)
     {
-        var (prompts, _) = RoundContext.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, new DatasetReadOptions { SystemPrompt = config.Prompts.SystemPrompt }, ct);
+        var (prompts, _) = EvaluationStage.Open(source, ct);
         await foreach (var _ in prompts.WithCancellation(ct)) { }
     }
 

@@ -10,6 +10,9 @@ public class PipelineEndToEndTests
     public async Task A_two_round_run_writes_sft_parquet_and_status_reports_every_stage_done()
     {
         var setup = new TinyRun();
+        // Held-out prompts for pass@1, apart from the ones the rounds select from.
+        File.WriteAllLines(Path.Combine(setup.Directory, "held-out.jsonl"), Enumerable.Range(0, 5).Select(i => JsonSerializer.Serialize(new { id = $"h{i}", prompt = $"{i}+{i}=", answer = $"{2 * i}" })));
+        File.WriteAllText(setup.ConfigPath, File.ReadAllText(setup.ConfigPath).Replace("\"verifier\": \"exact\"", "\"verifier\": \"exact\", \"evaluation\": { \"path\": \"held-out.jsonl\" }"));
         string dir = setup.RunDir();
         var run = await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet");
         Assert.True(run.ExitCode == 0, run.Error);
@@ -21,6 +24,8 @@ public class PipelineEndToEndTests
         Assert.Equal("tiny", root.GetProperty("run").GetString());
         Assert.Equal(2, root.GetProperty("rounds_planned").GetInt32());
         Assert.Equal(JsonValueKind.Number, root.GetProperty("final_policy_pass_at_1").ValueKind);
+        Assert.Equal(JsonValueKind.Number, root.GetProperty("initial_policy_pass_at_1").ValueKind);
+        Assert.Equal(Path.Combine("..", "held-out.jsonl"), root.GetProperty("pass_at_1_prompts").GetString());
         var rounds = root.GetProperty("rounds").EnumerateArray().ToList();
         Assert.Equal(2, rounds.Count);
         foreach (var r in rounds)

@@ -26,10 +26,12 @@ internal static class StatusCommand
 
     /// <summary>The status --json object of DESIGN.md (its fields keep their names and meanings).</summary>
     public static RunStatus ToStatus(RunManifest m) =>
-        new(m.Run, m.RoundsPlanned, m.FinalPolicyPassAt1, m.Rounds.Select(r => new RoundStatus(r.Round, r.State, r.Stages, r.Metrics)).ToList());
+        new(m.Run, m.RoundsPlanned, m.FinalPolicyPassAt1, m.InitialPolicyPassAt1, m.PassAt1Prompts, m.Rounds.Select(r => new RoundStatus(r.Round, r.State, r.Stages, r.Metrics)).ToList());
 
     internal sealed record RunStatus(
-        string Run, int RoundsPlanned, [property: JsonPropertyName("final_policy_pass_at_1")] double? FinalPolicyPassAt1, IReadOnlyList<RoundStatus> Rounds);
+        string Run, int RoundsPlanned, [property: JsonPropertyName("final_policy_pass_at_1")] double? FinalPolicyPassAt1,
+        [property: JsonPropertyName("initial_policy_pass_at_1")] double? InitialPolicyPassAt1, [property: JsonPropertyName("pass_at_1_prompts")] string? PassAt1Prompts,
+        IReadOnlyList<RoundStatus> Rounds);
 
     internal sealed record RoundStatus(int Round, string State, IReadOnlyDictionary<string, string> Stages, RoundMetrics Metrics);
 
@@ -44,7 +46,12 @@ internal static class StatusCommand
                 F(x.RewardMeanAll), F(x.RewardMeanKept), P(x.PassRateAll), P(x.PassRateKept), P(x.PolicyPassAt1));
         }
         console.Ansi.Write(table);
-        if (m.FinalPolicyPassAt1 is double final) console.Ansi.MarkupLine($"final policy pass@1: [bold]{final:P1}[/]");
+        if (m.FinalPolicyPassAt1 is double final)
+        {
+            string initial = m.InitialPolicyPassAt1 is double i ? $"starting policy {i.ToString("P1", CultureInfo.InvariantCulture)} → " : "";
+            string on = m.PassAt1Prompts is { } p ? $" on {Markup.Escape(Path.GetFileName(p))}" : "";
+            console.Ansi.MarkupLine($"policy pass@1{on}: {initial}final policy [bold]{final.ToString("P1", CultureInfo.InvariantCulture)}[/]");
+        }
     }
 
     private static string StateOf(RoundRecord r)

@@ -62,6 +62,12 @@ public static class ConfigLoader
         Check(!string.IsNullOrWhiteSpace(c.Policy.Model), "$.policy.model", "is required: the starting policy GGUF");
         Check(!string.IsNullOrWhiteSpace(c.Prompts.Path), "$.prompts.path", "is required: the prompts to sample");
         Check(c.Prompts.Limit is null or >= 1, "$.prompts.limit", $"must be ≥ 1, got {c.Prompts.Limit}");
+        if (c.Evaluation is { } e)
+        {
+            Check(!string.IsNullOrWhiteSpace(e.Path), "$.evaluation.path", "is required: the held-out prompts to measure pass@1 on");
+            Check(e.Limit is null or >= 1, "$.evaluation.limit", $"must be ≥ 1, got {e.Limit}");
+            Check(c.Verifier is not null, "$.evaluation", "needs a verifier ($.verifier) to judge answers");
+        }
         Check(c.Preferences.Count > 0, "$.preferences", "needs at least one source of preference pairs (a dataset path or an annotator)");
         for (int i = 0; i < c.Preferences.Count; i++)
         {
@@ -155,6 +161,7 @@ public static class ConfigLoader
         {
             Policy = c.Policy with { Model = Abs(c.Policy.Model) },
             Prompts = c.Prompts with { Path = Abs(c.Prompts.Path) },
+            Evaluation = c.Evaluation is null ? null : c.Evaluation with { Path = Abs(c.Evaluation.Path) },
             Preferences = c.Preferences.Select(p => p with
             {
                 Path = p.Path is null ? null : Abs(p.Path),

@@ -20,6 +20,12 @@ public sealed record FlywheelConfig
 
     public PolicyConfig Policy { get; init; } = new();
     public PromptsConfig Prompts { get; init; } = new();
+
+    /// <summary>
+    /// Held-out prompts with reference answers on which the starting and the final policy's pass@1 are measured;
+    /// null: measured on <see cref="Prompts"/>, which the rounds select from and so train on.
+    /// </summary>
+    public PromptsConfig? Evaluation { get; init; }
     public IReadOnlyList<PreferenceSourceConfig> Preferences { get; init; } = [];
     public RewardModelConfig RewardModel { get; init; } = new();
     public SamplingConfig Sampling { get; init; } = new();

@@ -59,6 +59,7 @@ internal static class DemoConfig
             ["threads"] = s.Threads,
             ["policy"] = new JsonObject { ["model"] = DemoAssets.PolicyFile },
             ["prompts"] = new JsonObject { ["path"] = DemoAssets.SelectionFile },
+            ["evaluation"] = new JsonObject { ["path"] = DemoAssets.EvaluationFile },
             ["preferences"] = new JsonArray(new JsonObject
             {
                 ["annotator"] = new JsonObject

@@ -53,7 +53,7 @@ public static class RunReport
             .legend span { margin-right: 1em; white-space: nowrap; }
             </style></head><body>
             <h1>{{title}}</h1>
-            <p>{{manifest.Rounds.Count(r => r.IsDone)}} of {{manifest.RoundsPlanned}} rounds done.{{(manifest.FinalPolicyPassAt1 is double f ? $" Final policy pass@1: <b>{Percent(f)}</b>." : "")}}</p>
+            <p>{{manifest.Rounds.Count(r => r.IsDone)}} of {{manifest.RoundsPlanned}} rounds done.{{PassAt1(manifest)}}</p>
             """);
         html.Append("<table><tr><th>round</th><th>state</th><th>pairs</th><th>RM held-out accuracy</th><th>candidates</th><th>kept</th>")
             .Append("<th>reward all</th><th>reward kept</th><th>pass rate all</th><th>pass rate kept</th><th>policy pass@1</th></tr>\n");
@@ -107,6 +107,14 @@ public static class RunReport
         foreach (var s in chart.Series) svg.Append(CultureInfo.InvariantCulture, $"<span style=\"color:{s.Color}\">■</span> {WebUtility.HtmlEncode(s.Name)} ");
         svg.Append("</div></figure>\n");
         return svg.ToString();
+    }
+
+    private static string PassAt1(RunManifest m)
+    {
+        if (m.FinalPolicyPassAt1 is not double final) return "";
+        string on = m.PassAt1Prompts is { } p ? $" on {WebUtility.HtmlEncode(Path.GetFileName(p))}" : "";
+        string initial = m.InitialPolicyPassAt1 is double i ? $"starting policy {Percent(i)} → " : "";
+        return $" Policy pass@1{on}: {initial}final policy <b>{Percent(final)}</b>.";
     }
 
     private static string Percent(double? v) => v is double x ? x.ToString("P1", CultureInfo.InvariantCulture) : "–";

@@ -44,8 +44,16 @@ public sealed class RunManifest
     /// <summary>The config file's folder, relative to the run's folder (so a clone moved as a whole still resolves).</summary>
     public string? ConfigDirectory { get; set; }
     public int RoundsPlanned { get; set; }
+    /// <summary>The starting policy's pass@1, on the same prompts and seeds as the final one.</summary>
+    [JsonPropertyName("initial_policy_pass_at_1")]
+    public double? InitialPolicyPassAt1 { get; set; }
+
+    /// <summary>The last round's SFT policy's pass@1: on the config's evaluation prompts, else on its prompts.</summary>
     [JsonPropertyName("final_policy_pass_at_1")]
     public double? FinalPolicyPassAt1 { get; set; }
+
+    /// <summary>The prompts file both pass@1 figures were measured on.</summary>
+    public string? PassAt1Prompts { get; set; }
     public List<RoundRecord> Rounds { get; set; } = [];
 
     public RoundRecord Round(int round)

@@ -44,6 +44,7 @@ public sealed class RunStore
                 var changed = ConfigLoader.Differences(Comparable(store.Config), Comparable(ConfigLoader.Resolve(config)));
                 if (changed.Count > 0 && !force)
                     throw new ConfigException($"{store.ManifestPath}: the run was made with another config ({string.Join(", ", changed.Take(5))}{(changed.Count > 5 ? ", …" : "")} changed); use --force to continue with the new one, or another --run-dir");
+                if (changed.Count > 0) store.ForgetPassAt1();
             }
         }
         else
@@ -150,9 +151,16 @@ public sealed class RunStore
             var rec = Manifest.Round(round);
             foreach (var s in Stage.All.Skip(from)) rec.Stages[s] = Runs.StageState.Pending;
             rec.State = Runs.StageState.Running;
-            Manifest.FinalPolicyPassAt1 = null;
+            ForgetPassAt1();
             Save();
         }
+    }
+
+    private void ForgetPassAt1()
+    {
+        Manifest.InitialPolicyPassAt1 = null;
+        Manifest.FinalPolicyPassAt1 = null;
+        Manifest.PassAt1Prompts = null;
     }
 
     private void Save() => AtomicFile.WriteAllText(ManifestPath, JsonSerializer.Serialize(Manifest, Json));

@@ -5,19 +5,22 @@ using Flywheel.Pipeline.Verifiers;
 
 namespace Flywheel.Pipeline.Stages;
 
-/// <summary>A policy's pass@1 at the sampling temperature: the share of K sampled candidates the verifier accepts.</summary>
+/// <summary>
+/// A policy's pass@1 at the sampling temperature: the share of K sampled candidates the verifier accepts. Seeds depend
+/// on the prompts, not the policy, so two policies measured on the same prompts draw the same random numbers.
+/// </summary>
 internal static class EvaluationStage
 {
-    public static async Task<double> PassAt1Async(RunStore store, FlywheelConfig config, string policyPath, IVerifier verifier, int threads,
+    public static async Task<double> PassAt1Async(RunStore store, FlywheelConfig config, PromptsConfig source, string policyPath, IVerifier verifier, int threads,
         IProgress<PipelineEvent>? progress, CancellationToken ct)
     {
         using var sampler = new CandidateSampler(policyPath, config, config.Sampling.K, threads);
         int index = 0;
-        var (prompts, _) = RoundContext.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, new DatasetReadOptions { SystemPrompt = config.Prompts.SystemPrompt }, ct);
+        var (prompts, _) = Open(source, ct);
         var items = prompts.Select(p => new PromptItem(index++, p));
         long correct = 0, total = 0;
         int round = store.Manifest.RoundsPlanned + 1;
-        await foreach (var (item, result) in sampler.SampleAsync(items, config.Seed, round, "evaluate", config.Prompts.Path, ct))
+        await foreach (var (item, result) in sampler.SampleAsync(items, config.Seed, round, "evaluate", source.Path, ct))
         {
             correct += result.Candidates.Count(c => verifier.IsCorrect(item.Prompt, c.Text));
             total += result.Candidates.Count;
@@ -25,4 +28,8 @@ internal static class EvaluationStage
         }
         return total == 0 ? 0 : (double)correct / total;
     }
+
+    /// <summary>A prompts file with its system prompt and limit, read strictly (a bad row throws).</summary>
+    public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) Open(PromptsConfig source, CancellationToken ct) =>
+        RoundContext.OpenPrompts(source.Path, source.Limit, new DatasetReadOptions { SystemPrompt = source.SystemPrompt }, ct);
 }

@@ -50,6 +50,8 @@ public class ConfigLoaderTests
     [InlineData("\"sampling\": { \"top_p\": 1.5 }", "$.sampling.top_p: must be in (0, 1]")]
     [InlineData("\"selection\": { \"top_n\": 9 }", "$.selection.top_n: must be 1 to k (8), got 9")]
     [InlineData("\"device\": \"tpu\"", "$.device: must be auto, cpu or cuda, got 'tpu'")]
+    [InlineData("\"evaluation\": { \"path\": \"e.jsonl\" }", "$.evaluation: needs a verifier")]
+    [InlineData("\"evaluation\": { \"path\": \"\" }, \"verifier\": \"exact\"", "$.evaluation.path: is required")]
     [InlineData("\"reward_model\": { \"train\": \"last:x\" }", "$.reward_model.train: must be all, head or last:N")]
     public void Invalid_values_are_refused_naming_the_json_path(string fragment, string expected)
     {

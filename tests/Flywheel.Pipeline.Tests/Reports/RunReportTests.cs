@@ -8,7 +8,7 @@ public class RunReportTests
 {
     private static RunManifest Manifest()
     {
-        var m = new RunManifest { Run = "demo <x>", RoundsPlanned = 3, FinalPolicyPassAt1 = 0.61 };
+        var m = new RunManifest { Run = "demo <x>", RoundsPlanned = 3, FinalPolicyPassAt1 = 0.61, InitialPolicyPassAt1 = 0.4, PassAt1Prompts = "../held-out.jsonl" };
         for (int r = 1; r <= 2; r++)
         {
             var round = m.Round(r);
@@ -28,7 +28,7 @@ public class RunReportTests
     {
         string html = RunReport.Render(Manifest());
         Assert.Contains("<title>Flywheel run demo &lt;x&gt;</title>", html);
-        Assert.Contains("Final policy pass@1: <b>61.0 %</b>", html);
+        Assert.Contains("Policy pass@1 on held-out.jsonl: starting policy 40.0 % → final policy <b>61.0 %</b>", html);
         Assert.Contains("<td>2</td><td>done</td><td>200</td><td>94.0 %</td>", html);
         Assert.DoesNotContain("<script", html);
         Assert.DoesNotContain("http://", html.Replace("xmlns=\"http://www.w3.org/2000/svg\"", ""));
