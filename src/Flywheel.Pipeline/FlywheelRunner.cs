@@ -124,7 +124,7 @@ public static class FlywheelRunner
 
         if (verifier is not null && store.Manifest.Rounds.Count > 0)
         {
-            var prompts = config.Evaluation ?? config.Prompts;
+            var prompts = config.Evaluation is { } e ? e with { SystemPrompt = e.SystemPrompt ?? config.Prompts.SystemPrompt } : config.Prompts;
             int threads = config.Threads ?? LlamaBackend.DefaultThreadCount;
             if (store.Manifest.InitialPolicyPassAt1 is null)
             {

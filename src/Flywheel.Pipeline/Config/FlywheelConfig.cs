@@ -23,9 +23,11 @@ public sealed record FlywheelConfig
 
     /// <summary>
     /// Held-out prompts with reference answers on which the starting and the final policy's pass@1 are measured;
-    /// null: measured on <see cref="Prompts"/>, which the rounds select from and so train on.
+    /// null: measured on <see cref="Prompts"/>, which the rounds select from and so train on. Its system prompt defaults
+    /// to the prompts' one.
     /// </summary>
     public PromptsConfig? Evaluation { get; init; }
+
     public IReadOnlyList<PreferenceSourceConfig> Preferences { get; init; } = [];
     public RewardModelConfig RewardModel { get; init; } = new();
     public SamplingConfig Sampling { get; init; } = new();

@@ -38,12 +38,15 @@ public sealed class RunManifest
 {
     public string Run { get; set; } = "";
     public string ConfigHash { get; set; } = "";
+
     /// <summary>The config as written: relative paths are relative to <see cref="ConfigDirectory"/>.</summary>
     public JsonObject Config { get; set; } = new();
 
     /// <summary>The config file's folder, relative to the run's folder (so a clone moved as a whole still resolves).</summary>
     public string? ConfigDirectory { get; set; }
+
     public int RoundsPlanned { get; set; }
+
     /// <summary>The starting policy's pass@1, on the same prompts and seeds as the final one.</summary>
     [JsonPropertyName("initial_policy_pass_at_1")]
     public double? InitialPolicyPassAt1 { get; set; }
@@ -54,6 +57,7 @@ public sealed class RunManifest
 
     /// <summary>The prompts file both pass@1 figures were measured on.</summary>
     public string? PassAt1Prompts { get; set; }
+
     public List<RoundRecord> Rounds { get; set; } = [];
 
     public RoundRecord Round(int round)
