@@ -83,12 +83,18 @@ public class ConfigLoaderTests
     }
 
     [Fact]
-    public void The_shipped_configs_are_valid()
+    public async Task The_shipped_configs_are_valid_and_every_prompts_file_they_name_reads()
     {
         string root = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
         var configs = Directory.GetFiles(Path.Combine(root, "pipelines"), "*.json").Append(Path.Combine(root, "flywheel.json")).Where(File.Exists).ToList();
         Assert.NotEmpty(configs);
-        foreach (var c in configs) ConfigLoader.Load(c);
+        foreach (var path in configs)
+        {
+            var c = ConfigLoader.Resolve(ConfigLoader.Load(path));
+            var prompts = new[] { c.Prompts.Path, c.Evaluation?.Path }.Concat(c.Preferences.Select(p => p.Annotator?.Prompts)).OfType<string>();
+            foreach (var file in prompts)
+                Assert.True(await Flywheel.Pipeline.Datasets.PromptDatasets.ReadAsync(file).CountAsync() > 0, $"{path}: {file} has no prompts");
+        }
     }
 
     [Fact]
