@@ -1,6 +1,5 @@
 using Flywheel.Llama;
 using Flywheel.Pipeline.Config;
-using Flywheel.Pipeline.Datasets;
 using Flywheel.Pipeline.Resilience;
 using Flywheel.Pipeline.Runs;
 using Flywheel.Pipeline.Stages;
@@ -47,8 +46,9 @@ public static class FlywheelRunner
         var log = options.Log ?? (_ => { });
         var resilience = new ResiliencePipelines(log);
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
-        bool workLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone) || store.Manifest.FinalPolicyPassAt1 is null;
-        if (workLeft && !options.SkipBad)
+        bool roundsLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone);
+        bool evaluationLeft = verifier is not null && (store.Manifest.InitialPolicyPassAt1 is null || store.Manifest.FinalPolicyPassAt1 is null);
+        if ((roundsLeft || evaluationLeft) && !options.SkipBad)
         {
             await CheckPromptsAsync(config.Prompts, cancellationToken);
             if (config.Evaluation is { } evaluation) await CheckPromptsAsync(evaluation, cancellationToken);
@@ -146,7 +146,7 @@ public static class FlywheelRunner
     /// </summary>
     private static async Task CheckPromptsAsync(PromptsConfig source, CancellationToken ct)
     {
-        var (prompts, _) = EvaluationStage.Open(source, ct);
+        var (prompts, _) = RoundContext.OpenPrompts(source, ct);
         await foreach (var _ in prompts.WithCancellation(ct)) { }
     }
 

@@ -1,5 +1,4 @@
 using Flywheel.Pipeline.Config;
-using Flywheel.Pipeline.Datasets;
 using Flywheel.Pipeline.Runs;
 using Flywheel.Pipeline.Verifiers;
 
@@ -16,7 +15,7 @@ internal static class EvaluationStage
     {
         using var sampler = new CandidateSampler(policyPath, config, config.Sampling.K, threads);
         int index = 0;
-        var (prompts, _) = Open(source, ct);
+        var (prompts, _) = RoundContext.OpenPrompts(source, ct);
         var items = prompts.Select(p => new PromptItem(index++, p));
         long correct = 0, total = 0;
         int round = store.Manifest.RoundsPlanned + 1;
@@ -28,8 +27,4 @@ internal static class EvaluationStage
         }
         return total == 0 ? 0 : (double)correct / total;
     }
-
-    /// <summary>A prompts file with its system prompt and limit, read strictly (a bad row throws).</summary>
-    public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) Open(PromptsConfig source, CancellationToken ct) =>
-        RoundContext.OpenPrompts(source.Path, source.Limit, new DatasetReadOptions { SystemPrompt = source.SystemPrompt }, ct);
 }

@@ -50,6 +50,10 @@ internal sealed class RoundContext
     public (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, string? rejects, CancellationToken ct) =>
         OpenPrompts(path, limit, ReadOptions(rejects), ct);
 
+    /// <summary>A configured prompts file with its system prompt and limit, read strictly (a bad row throws).</summary>
+    public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(PromptsConfig source, CancellationToken ct) =>
+        OpenPrompts(source.Path, source.Limit, new DatasetReadOptions { SystemPrompt = source.SystemPrompt }, ct);
+
     /// <summary>Prompts of a file, the first <paramref name="limit"/> of them; the reader counts rows rejected.</summary>
     public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, DatasetReadOptions options, CancellationToken ct)
     {
