@@ -46,12 +46,7 @@ internal static class StatusCommand
                 F(x.RewardMeanAll), F(x.RewardMeanKept), P(x.PassRateAll), P(x.PassRateKept), P(x.PolicyPassAt1));
         }
         console.Ansi.Write(table);
-        if (m.FinalPolicyPassAt1 is double final)
-        {
-            string initial = m.InitialPolicyPassAt1 is double i ? $"starting policy {i.ToString("P1", CultureInfo.InvariantCulture)} → " : "";
-            string on = m.PassAt1Prompts is { } p ? $" on {Markup.Escape(Path.GetFileName(p))}" : "";
-            console.Ansi.MarkupLine($"policy pass@1{on}: {initial}final policy [bold]{final.ToString("P1", CultureInfo.InvariantCulture)}[/]");
-        }
+        if (m.PassAt1Summary(Markup.Escape, figure => $"[bold]{figure}[/]") is { } passAt1) console.Ansi.MarkupLine(passAt1);
     }
 
     private static string StateOf(RoundRecord r)

@@ -38,7 +38,7 @@ public static class ConfigLoader
         catch (JsonException e)
         {
             string where = e.Path is { Length: > 0 } p ? $"{p}" : $"line {e.LineNumber + 1}";
-            throw new ConfigException($"{path}: {where}: {Clean(e.Message)}");
+            throw new ConfigException($"{path}: {where}: {JsonErrorText.Reason(e)}");
         }
         if (config is null) throw new ConfigException($"{path}: the file holds no config object");
         var errors = Validate(config);
@@ -170,7 +170,4 @@ public static class ConfigLoader
             RewardModel = c.RewardModel with { Init = c.RewardModel.Init == "policy" ? "policy" : Abs(c.RewardModel.Init) },
         };
     }
-
-    // System.Text.Json appends "Path: … | LineNumber: …" to its messages; the path is printed separately.
-    private static string Clean(string message) => message.Split(" Path: ")[0].Trim();
 }

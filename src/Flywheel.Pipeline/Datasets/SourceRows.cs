@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
 using Flywheel.Parquet;
+using Flywheel.Pipeline.Config;
 
 namespace Flywheel.Pipeline.Datasets;
 
@@ -34,7 +35,8 @@ internal sealed record JsonLineRow(RowLocation At, string Text) : SourceRow(At)
         }
         catch (JsonException e)
         {
-            throw new DatasetFormatException(At.ToString(), null, $"malformed JSON: {e.Message.ReplaceLineEndings(" ")}");
+            throw new DatasetFormatException(At.ToString(), null, 
+                $"malformed JSON: {JsonErrorText.Reason(e)}{(e.BytePositionInLine is long at ? $" (at byte {at + 1})" : "")}");
         }
 
         return node as JsonObject

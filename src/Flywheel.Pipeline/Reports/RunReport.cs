@@ -109,13 +109,8 @@ public static class RunReport
         return svg.ToString();
     }
 
-    private static string PassAt1(RunManifest m)
-    {
-        if (m.FinalPolicyPassAt1 is not double final) return "";
-        string on = m.PassAt1Prompts is { } p ? $" on {WebUtility.HtmlEncode(Path.GetFileName(p))}" : "";
-        string initial = m.InitialPolicyPassAt1 is double i ? $"starting policy {Percent(i)} → " : "";
-        return $" Policy pass@1{on}: {initial}final policy <b>{Percent(final)}</b>.";
-    }
+    private static string PassAt1(RunManifest m) =>
+        m.PassAt1Summary(WebUtility.HtmlEncode, figure => $"<b>{figure}</b>") is { } s ? $" {char.ToUpperInvariant(s[0])}{s[1..]}." : "";
 
     private static string Percent(double? v) => v is double x ? x.ToString("P1", CultureInfo.InvariantCulture) : "–";
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
@@ -57,6 +58,21 @@ public sealed class RunManifest
 
     /// <summary>The prompts file both pass@1 figures were measured on.</summary>
     public string? PassAt1Prompts { get; set; }
+
+    /// <summary>
+    /// "policy pass@1 on FILE: starting policy X → final policy Y" for a status line or a report, with the file name
+    /// escaped and Y emphasised in the caller's markup; null until the final policy has been measured.
+    /// </summary>
+    public string? PassAt1Summary(Func<string, string> escape, Func<string, string> emphasise)
+    {
+        ArgumentNullException.ThrowIfNull(escape);
+        ArgumentNullException.ThrowIfNull(emphasise);
+        if (FinalPolicyPassAt1 is not double final) return null;
+        static string Percent(double v) => v.ToString("P1", CultureInfo.InvariantCulture);
+        string on = PassAt1Prompts is { } p ? $" on {escape(Path.GetFileName(p))}" : "";
+        string initial = InitialPolicyPassAt1 is double i ? $"starting policy {Percent(i)} → " : "";
+        return $"policy pass@1{on}: {initial}final policy {emphasise(Percent(final))}";
+    }
 
     public List<RoundRecord> Rounds { get; set; } = [];
 
