@@ -120,6 +120,29 @@ public sealed class ApiTests : IDisposable
         Assert.Equal(5000, await reader.ReadRowsAsync().CountAsync());
     }
 
+    [Fact]
+    public async Task RowGroups_AfterADictionaryFallback_StartTheirOwnDictionary_AndReadBackExactly()
+    {
+        // Column buffers are reused from one row group to the next: a group that fell back to PLAIN must leave
+        // nothing behind for the next, which holds few distinct values again.
+        var path = Path.Combine(_dir, "reuse.parquet");
+        var rows = Enumerable.Range(0, 4000).Select(i => i < 2000
+            ? new Measured("distinct " + i, i * 0.5, i)
+            : new Measured("few " + (i % 3), i % 3, i % 2)).ToList();
+        var options = new ParquetSerializerOptions { Writer = new ParquetWriterOptions { DictionaryLimit = 2 << 10, RowGroupSize = 24 << 10 } };
+        await ParquetSerializer.SerializeAsync(rows, path, options);
+
+        await using var reader = await ParquetReader.OpenAsync(path);
+        Assert.True(reader.RowGroups.Count > 2);
+        foreach (string column in new[] { "Text", "Score", "Count" })
+        {
+            Assert.DoesNotContain("RLE_DICTIONARY", reader.RowGroups[0].Columns.Single(c => c.Path == column).Encodings);
+            Assert.Contains("RLE_DICTIONARY", reader.RowGroups[^1].Columns.Single(c => c.Path == column).Encodings);
+        }
+
+        Assert.Equal(rows, await ParquetSerializer.DeserializeAsync<Measured>(path).ToListAsync());
+    }
+
     [Theory]
     [InlineData("PromptId", "prompt_id")]
     [InlineData("RewardModel", "reward_model")]
@@ -127,4 +150,6 @@ public sealed class ApiTests : IDisposable
     [InlineData("Round2Score", "round2_score")]
     public void SnakeCase_Names(string name, string expected) =>
         Assert.Equal(expected, Serialization.TypeSchema.SnakeCase(name));
+
+    private sealed record Measured(string Text, double Score, long Count);
 }

@@ -52,8 +52,8 @@ internal abstract class ColumnBuffer(ParquetField leaf, ChunkSettings settings)
 
     public void Reset()
     {
-        _def = new Growable<int>(1024);
-        _rep = new Growable<int>(1024);
+        _def.Clear();
+        _rep.Clear();
         LevelCount = 0;
         ResetValues();
     }
@@ -62,8 +62,10 @@ internal abstract class ColumnBuffer(ParquetField leaf, ChunkSettings settings)
     public EncodedChunk Encode()
     {
         var output = new ByteBuffer(Math.Max(1024, (int)Math.Min(BufferedBytes / 2, 1 << 26)));
-        using var page = new ByteBuffer(Settings.PageSize + 1024);
-        using var compressed = new ByteBuffer(Settings.PageSize + 1024);
+        // Sized by what is buffered, not by the page size: most chunks are far smaller than a page (the buffers grow if not).
+        int pageCapacity = (int)Math.Min(Settings.PageSize, BufferedBytes) + 1024;
+        using var page = new ByteBuffer(pageCapacity);
+        using var compressed = new ByteBuffer(pageCapacity);
         var meta = new ColumnMetaData
         {
             Type = Leaf.PhysicalType!.Value,
@@ -205,7 +207,7 @@ internal sealed class BooleanColumnBuffer(ParquetField leaf, ChunkSettings setti
         _values.Append(1)[0] = value;
     }
 
-    protected override void ResetValues() => _values = new Growable<bool>(1024);
+    protected override void ResetValues() => _values.Clear();
 
     protected override long ValueSize(int index) => 1;
 
@@ -286,10 +288,17 @@ internal sealed class NumberColumnBuffer<T>(ParquetField leaf, ChunkSettings set
 
     protected override void ResetValues()
     {
-        _values = new Growable<T>(1024);
-        _indices = new Growable<int>(1024);
-        _dictionary = Settings.Dictionary ? [] : null;
-        _distinct = new Growable<T>(16);
+        _values.Clear();
+        _indices.Clear();
+        _distinct.Clear();
+        if (_dictionary is not null)
+        {
+            _dictionary.Clear();
+        }
+        else if (Settings.Dictionary)
+        {
+            _dictionary = [];
+        }
     }
 
     protected override long ValueSize(int index) => Size;
@@ -404,12 +413,19 @@ internal sealed class ByteArrayColumnBuffer(ParquetField leaf, ChunkSettings set
     protected override void ResetValues()
     {
         _plain.Clear();
-        _ends = new Growable<int>(1024);
-        _indices = new Growable<int>(1024);
-        _dictData?.Dispose();
-        _dictData = Settings.Dictionary ? new ByteBuffer(1 << 12) : null;
-        _dictEnds = new Growable<int>(16);
-        _slots = Settings.Dictionary ? NewSlots(1024) : [];
+        _ends.Clear();
+        _indices.Clear();
+        _dictEnds.Clear();
+        if (_dictData is not null)
+        {
+            _dictData.Clear();
+            _slots.AsSpan().Fill(-1);
+        }
+        else if (Settings.Dictionary)
+        {
+            _dictData = new ByteBuffer(1 << 12);
+            _slots = NewSlots(1024);
+        }
     }
 
     protected override long ValueSize(int index) => End(_ends, index) - Start(_ends, index);

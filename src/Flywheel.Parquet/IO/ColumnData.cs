@@ -25,6 +25,9 @@ internal struct Growable<T>
         Count += n;
         return span;
     }
+
+    /// <summary>Empties it, keeping the array: the next row group reuses what the last one grew.</summary>
+    public void Clear() => Count = 0;
 }
 
 /// <summary>One column chunk, decoded: its levels and its non-null values, with a cursor for assembling rows.</summary>

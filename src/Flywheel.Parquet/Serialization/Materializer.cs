@@ -8,7 +8,9 @@ namespace Flywheel.Parquet.Serialization;
 /// <summary>Turns generically read values (<see cref="ParquetRow"/>, lists, primitives) into instances of record types.</summary>
 internal sealed class Materializer(ColumnNaming naming)
 {
+    // Built once per target type, so a row costs no reflection lookups, only the calls themselves.
     private readonly ConcurrentDictionary<Type, Func<ParquetRow, object>> _factories = new();
+    private readonly ConcurrentDictionary<Type, Func<List<object?>, string, object>?> _lists = new();
 
     public T Create<T>(ParquetRow row) => (T)Convert(row, typeof(T), "")!;
 
@@ -29,18 +31,12 @@ internal sealed class Materializer(ColumnNaming naming)
 
         if (value is ParquetRow row)
         {
-            return _factories.GetOrAdd(target, Factory)(row);
+            return _factories.GetOrAdd(target, static (type, self) => self.Factory(type), this)(row);
         }
 
-        if (value is List<object?> list && TypeSchema.ElementType(target) is { } element)
+        if (value is List<object?> list && _lists.GetOrAdd(target, static (type, self) => self.ListFactory(type), this) is { } build)
         {
-            var array = Array.CreateInstance(element, list.Count);
-            for (int i = 0; i < list.Count; i++)
-            {
-                array.SetValue(Convert(list[i], element, path), i);
-            }
-
-            return target.IsArray ? array : Activator.CreateInstance(typeof(List<>).MakeGenericType(element), array);
+            return build(list, path);
         }
 
         try
@@ -60,15 +56,17 @@ internal sealed class Materializer(ColumnNaming naming)
         var constructor = type.GetConstructor(Type.EmptyTypes);
         if (constructor is not null)
         {
-            var settable = properties.Where(p => p.Property.SetMethod is not null).ToList();
+            var create = ConstructorInvoker.Create(constructor);
+            var settable = properties.Where(p => p.Property.SetMethod is not null)
+                .Select(p => (p.Column, p.Property.PropertyType, Set: MethodInvoker.Create(p.Property.SetMethod!))).ToArray();
             return row =>
             {
-                var instance = constructor.Invoke(null);
-                foreach (var (column, property) in settable)
+                var instance = create.Invoke();
+                foreach (var (column, propertyType, set) in settable)
                 {
                     if (row.TryGetValue(column, out var v))
                     {
-                        property.SetValue(instance, Convert(v, property.PropertyType, column));
+                        set.Invoke(instance, Convert(v, propertyType, column));
                     }
                 }
 
@@ -78,6 +76,7 @@ internal sealed class Materializer(ColumnNaming naming)
 
         var ctor = type.GetConstructors().OrderByDescending(c => c.GetParameters().Length).FirstOrDefault()
             ?? throw new InvalidOperationException($"Type {type.Name} has no public constructor.");
+        var invoker = ConstructorInvoker.Create(ctor);
         var parameters = ctor.GetParameters().Select(p =>
         {
             var match = properties.FirstOrDefault(x => string.Equals(x.Property.Name, p.Name, StringComparison.OrdinalIgnoreCase));
@@ -93,7 +92,43 @@ internal sealed class Materializer(ColumnNaming naming)
                 args[i] = row.TryGetValue(column, out var v) ? Convert(v, parameterType, column) : null;
             }
 
-            return ctor.Invoke(args);
+            return invoker.Invoke(args);
         };
+    }
+
+    /// <summary>Builds a typed array or <see cref="List{T}"/> from a list column's values; null when the type is not a list.</summary>
+    private Func<List<object?>, string, object>? ListFactory(Type type)
+    {
+        if (TypeSchema.ElementType(type) is not { } element)
+        {
+            return null;
+        }
+
+        var build = typeof(Materializer).GetMethod(nameof(BuildList), BindingFlags.NonPublic | BindingFlags.Instance)!
+            .MakeGenericMethod(element).CreateDelegate<Func<List<object?>, string, bool, object>>(this);
+        bool array = type.IsArray;
+        return (list, path) => build(list, path, array);
+    }
+
+    private object BuildList<TElement>(List<object?> list, string path, bool array)
+    {
+        if (array)
+        {
+            var items = new TElement[list.Count];
+            for (int i = 0; i < items.Length; i++)
+            {
+                items[i] = (TElement)Convert(list[i], typeof(TElement), path)!;
+            }
+
+            return items;
+        }
+
+        var result = new List<TElement>(list.Count);
+        foreach (var item in list)
+        {
+            result.Add((TElement)Convert(item, typeof(TElement), path)!);
+        }
+
+        return result;
     }
 }
