@@ -6,11 +6,10 @@ namespace Flywheel.Parquet.Compression;
 /// <summary>Page compression and decompression for every codec this library handles.</summary>
 internal static class Codecs
 {
-    // Contexts are costly to create and not thread-safe: one per thread, released by their SafeHandle's finalizer.
-    [ThreadStatic]
-    private static ZstdCompressContext? t_zstdCompress;
-    [ThreadStatic]
-    private static ZstdDecompressContext? t_zstdDecompress;
+    // Contexts are costly to create and not thread-safe, and each keeps the workspace of the largest page it has
+    // handled: pooled, they number as many as run at once, not as many threads as ever compressed a page.
+    private static readonly ContextPool<ZstdCompressContext> ZstdCompressContexts = new(CreateCompressContext);
+    private static readonly ContextPool<ZstdDecompressContext> ZstdDecompressContexts = new(CreateDecompressContext);
 
     public static bool CanWrite(ParquetCompression codec) =>
         codec is ParquetCompression.Uncompressed or ParquetCompression.Snappy or ParquetCompression.Gzip or ParquetCompression.Zstd;
@@ -130,14 +129,21 @@ internal static class Codecs
 
     private static unsafe void ZstdCompress(ReadOnlySpan<byte> source, ByteBuffer destination, int level)
     {
-        t_zstdCompress ??= CreateCompressContext();
         int bound = checked((int)ZstdNative.ZSTD_compressBound((nuint)source.Length));
         var span = destination.GetSpan(bound);
         nuint n;
-        fixed (byte* src = source)
-        fixed (byte* dst = span)
+        var context = ZstdCompressContexts.Rent();
+        try
         {
-            n = ZstdNative.ZSTD_compressCCtx(t_zstdCompress, dst, (nuint)span.Length, src, (nuint)source.Length, level);
+            fixed (byte* src = source)
+            fixed (byte* dst = span)
+            {
+                n = ZstdNative.ZSTD_compressCCtx(context, dst, (nuint)span.Length, src, (nuint)source.Length, level);
+            }
+        }
+        finally
+        {
+            ZstdCompressContexts.Return(context);
         }
 
         if (ZstdNative.ZSTD_isError(n) != 0)
@@ -150,12 +156,19 @@ internal static class Codecs
 
     private static unsafe int ZstdDecompress(ReadOnlySpan<byte> source, Span<byte> destination)
     {
-        t_zstdDecompress ??= CreateDecompressContext();
         nuint n;
-        fixed (byte* src = source)
-        fixed (byte* dst = destination)
+        var context = ZstdDecompressContexts.Rent();
+        try
         {
-            n = ZstdNative.ZSTD_decompressDCtx(t_zstdDecompress, dst, (nuint)destination.Length, src, (nuint)source.Length);
+            fixed (byte* src = source)
+            fixed (byte* dst = destination)
+            {
+                n = ZstdNative.ZSTD_decompressDCtx(context, dst, (nuint)destination.Length, src, (nuint)source.Length);
+            }
+        }
+        finally
+        {
+            ZstdDecompressContexts.Return(context);
         }
 
         if (ZstdNative.ZSTD_isError(n) != 0)
