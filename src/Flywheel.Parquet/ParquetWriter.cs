@@ -20,8 +20,14 @@ public sealed class ParquetWriterOptions
     /// <summary>Bytes of distinct values beyond which a column chunk falls back to PLAIN.</summary>
     public int DictionaryLimit { get; init; } = 1 << 20;
 
-    /// <summary>Buffered (uncompressed) bytes at which a row group is cut; memory use is about one row group.</summary>
+    /// <summary>Buffered (uncompressed) bytes at which a row group is cut; memory use is about one row group (two with <see cref="OverlapRowGroups"/>).</summary>
     public long RowGroupSize { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// Encode and write each full row group in the background while the next one fills: faster wherever a core is
+    /// free, at the cost of buffering two row groups instead of one.
+    /// </summary>
+    public bool OverlapRowGroups { get; init; } = true;
 
     /// <summary>Bytes of values per data page.</summary>
     public int PageSize { get; init; } = 1 << 20;
@@ -43,6 +49,13 @@ public sealed class ParquetWriter : IAsyncDisposable
     private readonly string? _tempPath;
     private readonly ParquetWriterOptions _options;
     private readonly ColumnBuffer[] _columns;
+
+    private readonly ChunkSettings _settings;
+
+    // The row group being encoded and written in the background while _columns takes the next one's rows; made at
+    // the first row group's end, so a file of one row group never needs it.
+    private ColumnBuffer[]? _sealed;
+    private Task _writing = Task.CompletedTask;
     private readonly List<RowGroup> _rowGroups = [];
     private readonly RowShredder<IReadOnlyDictionary<string, object?>> _dynamic;
     private long _position;
@@ -62,8 +75,8 @@ public sealed class ParquetWriter : IAsyncDisposable
         _path = path;
         _tempPath = tempPath;
         Schema = schema;
-        var settings = new ChunkSettings(_options.Compression, _options.CompressionLevel, _options.UseDictionary, _options.DictionaryLimit, _options.PageSize);
-        _columns = [.. schema.Columns.Select(leaf => CreateBuffer(leaf, settings))];
+        _settings = new ChunkSettings(_options.Compression, _options.CompressionLevel, _options.UseDictionary, _options.DictionaryLimit, _options.PageSize);
+        _columns = [.. schema.Columns.Select(leaf => CreateBuffer(leaf, _settings))];
         _dynamic = RowShredder<IReadOnlyDictionary<string, object?>>.ForDictionaries(this);
         _stream.Write("PAR1"u8);
         _position = 4;
@@ -110,42 +123,20 @@ public sealed class ParquetWriter : IAsyncDisposable
         return EndRowAsync(cancellationToken);
     }
 
-    /// <summary>Ends the current row group here (it is also cut when <see cref="ParquetWriterOptions.RowGroupSize"/> is reached).</summary>
-    public async Task FlushRowGroupAsync(CancellationToken cancellationToken = default)
-    {
-        if (_rowsInGroup == 0)
-        {
-            return;
-        }
-
-        var chunks = new EncodedChunk[_columns.Length];
-        Parallel.For(0, _columns.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => chunks[i] = _columns[i].Encode());
-        var group = new RowGroup { NumRows = _rowsInGroup, FileOffset = _position };
-        long compressed = 0;
-        for (int i = 0; i < chunks.Length; i++)
-        {
-            var (bytes, meta, hasDictionary) = chunks[i];
-            meta.DataPageOffset += _position;
-            meta.DictionaryPageOffset = hasDictionary ? _position : null;
-            await _stream.WriteAsync(bytes.Memory, cancellationToken);
-            _position += bytes.Length;
-            compressed += bytes.Length;
-            group.TotalByteSize += meta.TotalUncompressedSize;
-            group.Columns.Add(new ColumnChunk { MetaData = meta });
-            bytes.Dispose();
-            _columns[i].Reset();
-        }
-
-        group.TotalCompressedSize = compressed;
-        _rowGroups.Add(group);
-        _rowsInGroup = 0;
-    }
+    /// <summary>
+    /// Ends the current row group here (it is also cut when <see cref="ParquetWriterOptions.RowGroupSize"/> is reached).
+    /// With <see cref="ParquetWriterOptions.OverlapRowGroups"/> it is encoded and written in the background while the
+    /// next one's rows are taken, so a failure to write it surfaces at the next row group's end or at <see cref="CompleteAsync"/>.
+    /// </summary>
+    public Task FlushRowGroupAsync(CancellationToken cancellationToken = default) => EndRowGroupAsync(_options.OverlapRowGroups, cancellationToken);
 
     /// <summary>Writes the last row group and the footer, and moves the file into place.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_completed, this);
-        await FlushRowGroupAsync(cancellationToken);
+
+        // The last row group: nothing is left to overlap its encoding with.
+        await EndRowGroupAsync(overlap: false, cancellationToken);
         var metadata = new FileMetaData
         {
             Version = 1,
@@ -176,7 +167,9 @@ public sealed class ParquetWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var c in _columns.OfType<IDisposable>())
+        // A row group still being written uses the stream and its buffers; its failure, if any, is not this call's.
+        await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var c in _columns.Concat(_sealed ?? []).OfType<IDisposable>())
         {
             c.Dispose();
         }
@@ -197,6 +190,55 @@ public sealed class ParquetWriter : IAsyncDisposable
     }
 
     internal ColumnBuffer Column(int index) => _columns[index];
+
+    private async Task EndRowGroupAsync(bool overlap, CancellationToken cancellationToken)
+    {
+        await _writing;
+        if (_rowsInGroup == 0)
+        {
+            return;
+        }
+
+        long rows = _rowsInGroup;
+        _rowsInGroup = 0;
+        if (!overlap)
+        {
+            await WriteRowGroupAsync(_columns, rows, cancellationToken);
+            return;
+        }
+
+        var sealedColumns = _sealed ??= [.. Schema.Columns.Select(leaf => CreateBuffer(leaf, _settings))];
+        for (int i = 0; i < _columns.Length; i++)
+        {
+            _columns[i].SwapInto(sealedColumns[i]);
+        }
+
+        _writing = Task.Run(() => WriteRowGroupAsync(sealedColumns, rows, cancellationToken), cancellationToken);
+    }
+
+    private async Task WriteRowGroupAsync(ColumnBuffer[] columns, long rows, CancellationToken cancellationToken)
+    {
+        var chunks = new EncodedChunk[columns.Length];
+        Parallel.For(0, columns.Length, new ParallelOptions { CancellationToken = cancellationToken }, i => chunks[i] = columns[i].Encode());
+        var group = new RowGroup { NumRows = rows, FileOffset = _position };
+        long compressed = 0;
+        for (int i = 0; i < chunks.Length; i++)
+        {
+            var (bytes, meta, hasDictionary) = chunks[i];
+            meta.DataPageOffset += _position;
+            meta.DictionaryPageOffset = hasDictionary ? _position : null;
+            await _stream.WriteAsync(bytes.Memory, cancellationToken);
+            _position += bytes.Length;
+            compressed += bytes.Length;
+            group.TotalByteSize += meta.TotalUncompressedSize;
+            group.Columns.Add(new ColumnChunk { MetaData = meta });
+            bytes.Dispose();
+            columns[i].Reset();
+        }
+
+        group.TotalCompressedSize = compressed;
+        _rowGroups.Add(group);
+    }
 
     /// <summary>Counts a shredded row and cuts the row group once enough is buffered.</summary>
     internal ValueTask EndRowAsync(CancellationToken cancellationToken)

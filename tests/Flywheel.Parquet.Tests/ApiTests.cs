@@ -120,16 +120,18 @@ public sealed class ApiTests : IDisposable
         Assert.Equal(5000, await reader.ReadRowsAsync().CountAsync());
     }
 
-    [Fact]
-    public async Task RowGroups_AfterADictionaryFallback_StartTheirOwnDictionary_AndReadBackExactly()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task RowGroups_AfterADictionaryFallback_StartTheirOwnDictionary_AndReadBackExactly(bool overlap)
     {
-        // Column buffers are reused from one row group to the next: a group that fell back to PLAIN must leave
-        // nothing behind for the next, which holds few distinct values again.
-        var path = Path.Combine(_dir, "reuse.parquet");
+        // Column buffers are reused from one row group to the next (swapped, when overlapped): a group that fell back
+        // to PLAIN must leave nothing behind for the next, which holds few distinct values again.
+        var path = Path.Combine(_dir, $"reuse-{overlap}.parquet");
         var rows = Enumerable.Range(0, 4000).Select(i => i < 2000
             ? new Measured("distinct " + i, i * 0.5, i)
             : new Measured("few " + (i % 3), i % 3, i % 2)).ToList();
-        var options = new ParquetSerializerOptions { Writer = new ParquetWriterOptions { DictionaryLimit = 2 << 10, RowGroupSize = 24 << 10 } };
+        var options = new ParquetSerializerOptions { Writer = new ParquetWriterOptions { DictionaryLimit = 2 << 10, RowGroupSize = 24 << 10, OverlapRowGroups = overlap } };
         await ParquetSerializer.SerializeAsync(rows, path, options);
 
         await using var reader = await ParquetReader.OpenAsync(path);
@@ -144,6 +146,28 @@ public sealed class ApiTests : IDisposable
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_row_group_that_fails_to_write_fails_the_writer_and_disposing_still_works(bool overlap)
+    {
+        // Overlapped, row groups are written in the background while the next one fills: the failure must still reach the caller.
+        var stream = new FailingStream(failAfter: 8 << 10);
+        var options = new ParquetSerializerOptions { Writer = new ParquetWriterOptions { RowGroupSize = 2 << 10, OverlapRowGroups = overlap } };
+        var writer = ParquetSerializer.CreateWriter<Measured>(stream, options);
+        var e = await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            for (int i = 0; i < 5000; i++)
+            {
+                await writer.WriteAsync(new Measured("row " + i, i, i));
+            }
+
+            await writer.CompleteAsync();
+        });
+        Assert.Equal("disk full", e.Message);
+        await writer.DisposeAsync();
+    }
+
+    [Theory]
     [InlineData("PromptId", "prompt_id")]
     [InlineData("RewardModel", "reward_model")]
     [InlineData("HTTPStatus", "http_status")]
@@ -152,4 +176,30 @@ public sealed class ApiTests : IDisposable
         Assert.Equal(expected, Serialization.TypeSchema.SnakeCase(name));
 
     private sealed record Measured(string Text, double Score, long Count);
+
+    private sealed class FailingStream(long failAfter) : MemoryStream
+    {
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Check(buffer.Length);
+            base.Write(buffer);
+        }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            Check(count);
+            base.Write(buffer, offset, count);
+        }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Check(buffer.Length);
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+
+        private void Check(int count)
+        {
+            if (Length + count > failAfter) throw new IOException("disk full");
+        }
+    }
 }

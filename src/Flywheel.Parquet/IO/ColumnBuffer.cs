@@ -50,6 +50,18 @@ internal abstract class ColumnBuffer(ParquetField leaf, ChunkSettings settings)
         LevelCount++;
     }
 
+    /// <summary>
+    /// Hands the buffered row group to <paramref name="other"/>, an emptied buffer of the same column, and takes its
+    /// arrays in exchange: shredding goes on here while the other is encoded.
+    /// </summary>
+    public void SwapInto(ColumnBuffer other)
+    {
+        (_def, other._def) = (other._def, _def);
+        (_rep, other._rep) = (other._rep, _rep);
+        (LevelCount, other.LevelCount) = (other.LevelCount, LevelCount);
+        SwapValues(other);
+    }
+
     public void Reset()
     {
         _def.Clear();
@@ -142,6 +154,8 @@ internal abstract class ColumnBuffer(ParquetField leaf, ChunkSettings settings)
 
     protected abstract void ResetValues();
 
+    protected abstract void SwapValues(ColumnBuffer other);
+
     protected abstract long ValueSize(int index);
 
     protected abstract void WriteDictionary(ByteBuffer page);
@@ -208,6 +222,12 @@ internal sealed class BooleanColumnBuffer(ParquetField leaf, ChunkSettings setti
     }
 
     protected override void ResetValues() => _values.Clear();
+
+    protected override void SwapValues(ColumnBuffer other)
+    {
+        var o = (BooleanColumnBuffer)other;
+        (_values, o._values) = (o._values, _values);
+    }
 
     protected override long ValueSize(int index) => 1;
 
@@ -301,6 +321,15 @@ internal sealed class NumberColumnBuffer<T>(ParquetField leaf, ChunkSettings set
         }
     }
 
+    protected override void SwapValues(ColumnBuffer other)
+    {
+        var o = (NumberColumnBuffer<T>)other;
+        (_values, o._values) = (o._values, _values);
+        (_indices, o._indices) = (o._indices, _indices);
+        (_dictionary, o._dictionary) = (o._dictionary, _dictionary);
+        (_distinct, o._distinct) = (o._distinct, _distinct);
+    }
+
     protected override long ValueSize(int index) => Size;
 
     protected override void WriteDictionary(ByteBuffer page) => page.Write(MemoryMarshal.AsBytes(_distinct.Items.AsSpan(0, _distinct.Count)));
@@ -372,7 +401,7 @@ internal sealed class NumberColumnBuffer<T>(ParquetField leaf, ChunkSettings set
 /// </summary>
 internal sealed class ByteArrayColumnBuffer(ParquetField leaf, ChunkSettings settings) : ColumnBuffer(leaf, settings), IColumnSink<string>, IColumnSink<byte[]>, IDisposable
 {
-    private readonly ByteBuffer _plain = new(1 << 16);
+    private ByteBuffer _plain = new(1 << 16);
     private Growable<int> _ends = new(1024);
     private Growable<int> _indices = new(1024);
     private ByteBuffer? _dictData = settings.Dictionary ? new ByteBuffer(1 << 12) : null;
@@ -426,6 +455,17 @@ internal sealed class ByteArrayColumnBuffer(ParquetField leaf, ChunkSettings set
             _dictData = new ByteBuffer(1 << 12);
             _slots = NewSlots(1024);
         }
+    }
+
+    protected override void SwapValues(ColumnBuffer other)
+    {
+        var o = (ByteArrayColumnBuffer)other;
+        (_plain, o._plain) = (o._plain, _plain);
+        (_ends, o._ends) = (o._ends, _ends);
+        (_indices, o._indices) = (o._indices, _indices);
+        (_dictData, o._dictData) = (o._dictData, _dictData);
+        (_dictEnds, o._dictEnds) = (o._dictEnds, _dictEnds);
+        (_slots, o._slots) = (o._slots, _slots);
     }
 
     protected override long ValueSize(int index) => End(_ends, index) - Start(_ends, index);

@@ -78,6 +78,9 @@ internal static class RowFiles
         Writer = new ParquetWriterOptions
         {
             RowGroupSize = rowGroupBytes,
+
+            // Writing hides behind sampling and scoring, so overlapping row groups would only double the buffers.
+            OverlapRowGroups = false,
             KeyValueMetadata = configHash is null ? null : new Dictionary<string, string> { ["flywheel.config_hash"] = configHash },
         },
     };
