@@ -50,8 +50,11 @@ public static class FlywheelRunner
         bool evaluationLeft = verifier is not null && (store.Manifest.InitialPolicyPassAt1 is null || store.Manifest.FinalPolicyPassAt1 is null);
         if ((roundsLeft || evaluationLeft) && !options.SkipBad)
         {
-            await CheckPromptsAsync(config.Prompts, cancellationToken);
-            if (config.Evaluation is { } evaluation) await CheckPromptsAsync(evaluation, cancellationToken);
+            // Only the vocabulary is loaded: enough to tokenize, cheap even for a large policy.
+            using var policy = LlamaModel.Load(NextPolicy(store, config), new ModelOptions { VocabularyOnly = true });
+            var encoder = new PromptEncoder(policy, config);
+            await CheckPromptsAsync(config.Prompts, encoder, cancellationToken);
+            if (config.Evaluation is { } evaluation) await CheckPromptsAsync(evaluation, encoder, cancellationToken);
         }
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
@@ -144,10 +147,14 @@ public static class FlywheelRunner
     /// Reads a prompts file through once, so a bad row stops the run before round 1's gather and reward-model training
     /// rather than minutes later. (With --skip-bad the sample stage sets bad rows aside instead.)
     /// </summary>
-    private static async Task CheckPromptsAsync(PromptsConfig source, CancellationToken ct)
+    /// <summary>
+    /// Reads every prompt and checks that it fits the policy's context, so that a bad file stops the run before round 1
+    /// rather than after a reward model has been trained.
+    /// </summary>
+    private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, CancellationToken ct)
     {
         var (prompts, _) = RoundContext.OpenPrompts(source, ct);
-        await foreach (var _ in prompts.WithCancellation(ct)) { }
+        await foreach (var prompt in prompts.WithCancellation(ct)) encoder.Encode(prompt, source.Path);
     }
 
     /// <summary>The run's HTML report, rewritten after every round.</summary>
@@ -159,6 +166,17 @@ public static class FlywheelRunner
         "cuda" => ComputeDevice.Cuda,
         _ => ComputeDevice.Auto,
     };
+
+    /// <summary>The policy the first round not yet done samples with (the config's, once every round is done).</summary>
+    private static string NextPolicy(RunStore store, FlywheelConfig config)
+    {
+        for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
+        {
+            var record = store.Manifest.Round(round);
+            if (!record.IsDone) return record.Policy is { } recorded ? store.FromRecorded(recorded) : PolicyFor(store, config, round);
+        }
+        return config.Policy.Model;
+    }
 
     /// <summary>Round 1 samples with the config's policy; a later round with the previous round's SFT output.</summary>
     private static string PolicyFor(RunStore store, FlywheelConfig config, int round)

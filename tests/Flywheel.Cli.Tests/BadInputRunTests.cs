@@ -67,7 +67,7 @@ public class BadInputRunTests
     }
 
     [Fact]
-    public async Task A_prompt_longer_than_the_context_names_the_prompt()
+    public async Task A_prompt_longer_than_the_context_stops_the_run_before_round_1_starts_naming_the_prompt()
     {
         var setup = new TinyRun();
         File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "huge", prompt = new string('9', 400), answer = "1" })]);
@@ -75,6 +75,19 @@ public class BadInputRunTests
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("prompts.jsonl: prompt 'huge' has", r.Error);
         Assert.Contains("exceeds the policy's context", r.Error);
+        Assert.Single(r.Error.TrimEnd().Split('\n'));
+        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
+    }
+
+    [Fact]
+    public async Task With_skip_bad_a_prompt_longer_than_the_context_is_still_named_at_the_sample_stage()
+    {
+        // The early check is skipped with --skip-bad; the sampler's own check still stops the run cleanly.
+        var setup = new TinyRun();
+        File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "huge", prompt = new string('9', 400), answer = "1" })]);
+        var r = await Run(setup, "--skip-bad");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("prompts.jsonl: prompt 'huge' has", r.Error);
         AssertNothingPartialIsDone(setup, Stage.Sample);
     }
 

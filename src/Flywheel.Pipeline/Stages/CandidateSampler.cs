@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Flywheel.Llama.Chat;
 using Flywheel.Llama.Sampling;
 using Flywheel.Llama;
 using Flywheel.Pipeline.Config;
@@ -17,7 +16,7 @@ internal sealed record PromptItem(int Index, PromptRecord Prompt)
 internal sealed class CandidateSampler : IDisposable
 {
     private readonly LlamaModel _model;
-    private readonly ChatTemplate _template;
+    private readonly PromptEncoder _encoder;
     private readonly BatchedSampler _sampler;
     private readonly SamplingOptions _sampling;
     private readonly int _k;
@@ -27,7 +26,7 @@ internal sealed class CandidateSampler : IDisposable
         _model = LlamaModel.Load(policyPath);
         try
         {
-            _template = config.Policy.NamedTemplate() ?? ChatTemplate.FromModel(_model);
+            _encoder = new PromptEncoder(_model, config);
             var s = config.Sampling;
             _k = k;
             _sampling = new SamplingOptions { Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, MinP = s.MinP, MaxNewTokens = s.MaxNewTokens, StopStrings = s.Stop };
@@ -35,7 +34,7 @@ internal sealed class CandidateSampler : IDisposable
             _sampler = new BatchedSampler(_model, new BatchedSamplerOptions
             {
                 Sequences = sequences,
-                ContextPerSequence = Math.Max(_model.TrainingContextLength, s.MaxNewTokens + 64),
+                ContextPerSequence = _encoder.ContextTokens,
                 BatchTokens = Math.Max(512, sequences),
                 Threads = threads,
             });
@@ -59,21 +58,13 @@ internal sealed class CandidateSampler : IDisposable
     {
         var requests = prompts.Select(p => new GenerationRequest
         {
-            PromptTokens = Encode(p.Prompt, source),
+            PromptTokens = _encoder.Encode(p.Prompt, source),
             Candidates = _k,
             Sampling = _sampling,
             Seed = Seeds.Derive(runSeed, round, purpose, p.Prompt.Id),
             Tag = p,
         });
         await foreach (var r in _sampler.GenerateAsync(requests, ct)) yield return ((PromptItem)r.Request.Tag!, r);
-    }
-
-    private int[] Encode(PromptRecord prompt, string source)
-    {
-        var tokens = _model.Vocabulary.Tokenize(_template.Apply(prompt.Messages), addSpecial: true, parseSpecial: true);
-        if (tokens.Length + _sampling.MaxNewTokens > _sampler.ContextPerSequence)
-            throw new LlamaException($"{source}: prompt '{prompt.Id}' has {tokens.Length} tokens; with {_sampling.MaxNewTokens} new tokens that exceeds the policy's context of {_sampler.ContextPerSequence} tokens");
-        return tokens;
     }
 
     public void Dispose()

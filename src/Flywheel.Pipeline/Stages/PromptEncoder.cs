@@ -1,0 +1,38 @@
+using Flywheel.Llama;
+using Flywheel.Llama.Chat;
+using Flywheel.Pipeline.Config;
+using Flywheel.Pipeline.Datasets;
+
+namespace Flywheel.Pipeline.Stages;
+
+/// <summary>
+/// A prompt as the policy sees it: its messages through the chat template, tokenized, checked to leave room for the
+/// new tokens in the policy's context. The sampler and the runner's early check share it, so they agree on what fits.
+/// </summary>
+internal sealed class PromptEncoder
+{
+    private readonly LlamaModel _model;
+    private readonly ChatTemplate _template;
+    private readonly int _maxNewTokens;
+
+    public PromptEncoder(LlamaModel model, FlywheelConfig config)
+    {
+        _model = model;
+        _template = config.Policy.NamedTemplate() ?? ChatTemplate.FromModel(model);
+        _maxNewTokens = config.Sampling.MaxNewTokens;
+
+        // The model's training context, or enough for a short prompt and the answer where that is smaller.
+        ContextTokens = Math.Max(model.TrainingContextLength, _maxNewTokens + 64);
+    }
+
+    /// <summary>Tokens per sequence: prompt and new tokens together.</summary>
+    public int ContextTokens { get; }
+
+    public int[] Encode(PromptRecord prompt, string source)
+    {
+        var tokens = _model.Vocabulary.Tokenize(_template.Apply(prompt.Messages), addSpecial: true, parseSpecial: true);
+        if (tokens.Length + _maxNewTokens > ContextTokens)
+            throw new LlamaException($"{source}: prompt '{prompt.Id}' has {tokens.Length} tokens; with {_maxNewTokens} new tokens that exceeds the policy's context of {ContextTokens} tokens");
+        return tokens;
+    }
+}
