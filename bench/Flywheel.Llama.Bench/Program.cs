@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Flywheel.Llama;
 using Flywheel.Llama.Gguf;
 using Flywheel.Llama.Sampling;
@@ -14,6 +15,8 @@ int prompts = args_.GetValueOrDefault("prompts", 64), k = args_.GetValueOrDefaul
 int promptChars = args_.GetValueOrDefault("prompt-chars", 300), sequences = args_.GetValueOrDefault("sequences", 64);
 int threads = args_.GetValueOrDefault("threads", Environment.ProcessorCount), rounds = args_.GetValueOrDefault("rounds", 3);
 bool node = args_.GetValueOrDefault("node", 1) == 1, separateRuns = args_.GetValueOrDefault("separate", 1) == 1;
+// --cuda 1: the model on the GPU (the libraries in cuda/ beside the binaries, or under FLYWHEEL_NATIVE_DIR); node-llama-cpp stays on the CPU, so pass --node 0.
+var device = args_.GetValueOrDefault("cuda", 0) == 1 ? ComputeDevice.Cuda : ComputeDevice.Cpu;
 
 string work = Directory.CreateTempSubdirectory("flywheel-bench-").FullName;
 string modelPath = Path.Combine(work, "bench.gguf");
@@ -26,11 +29,12 @@ var hp = new LlamaHyperparameters { EmbeddingLength = width, Layers = layers, He
 TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
 var texts = Enumerable.Range(0, prompts).Select(i => MakePrompt(i, promptChars)).ToArray();
 string promptsPath = Path.Combine(work, "prompts.json");
-File.WriteAllText(promptsPath, JsonSerializer.Serialize(texts));
+// Built as nodes, not serialized by reflection, so that the bench can be published trimmed (see bench/device/).
+File.WriteAllText(promptsPath, new JsonArray([.. texts.Select(t => JsonValue.Create(t))]).ToJsonString());
 
-LlamaBackend.Initialize(new BackendOptions { Device = ComputeDevice.Cpu });
+LlamaBackend.Initialize(new BackendOptions { Device = device });
 using var model = LlamaModel.Load(modelPath);
-Console.WriteLine($"model: {model.ParameterCount:N0} parameters ({hp.Layers} layers, {hp.EmbeddingLength} wide, {heads}/{kvHeads} heads); {prompts} prompts of {promptChars} bytes (~{promptChars} tokens) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads");
+Console.WriteLine($"model: {model.ParameterCount:N0} parameters ({hp.Layers} layers, {hp.EmbeddingLength} wide, {heads}/{kvHeads} heads); {prompts} prompts of {promptChars} bytes (~{promptChars} tokens) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
 var sampling = new SamplingOptions { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f, MaxNewTokens = newTokens };
 var requests = texts.Select((t, i) => new GenerationRequest
 {
