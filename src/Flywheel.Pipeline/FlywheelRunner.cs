@@ -129,14 +129,15 @@ public static class FlywheelRunner
         {
             var prompts = config.Evaluation is { } e ? e with { SystemPrompt = e.SystemPrompt ?? config.Prompts.SystemPrompt } : config.Prompts;
             int threads = config.Threads ?? LlamaBackend.DefaultThreadCount;
+            string? rejects = options.SkipBad ? Path.Combine(store.Directory, "rejects-evaluation.jsonl") : null;
             if (store.Manifest.InitialPolicyPassAt1 is null)
             {
-                double initial = await EvaluationStage.PassAt1Async(store, config, prompts, config.Policy.Model, verifier, threads, options.Progress, cancellationToken);
+                double initial = await EvaluationStage.PassAt1Async(store, config, prompts, config.Policy.Model, verifier, threads, rejects, options.Progress, cancellationToken);
                 store.Update(m => m.InitialPolicyPassAt1 = initial);
             }
             if (store.Manifest.FinalPolicyPassAt1 is null)
             {
-                double final = await EvaluationStage.PassAt1Async(store, config, prompts, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, threads, options.Progress, cancellationToken);
+                double final = await EvaluationStage.PassAt1Async(store, config, prompts, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, threads, rejects, options.Progress, cancellationToken);
                 store.Update(m => (m.FinalPolicyPassAt1, m.PassAt1Prompts) = (final, store.ToRecorded(prompts.Path)));
             }
             Reports.RunReport.Write(store.Manifest, ReportPath(store));
@@ -153,8 +154,8 @@ public static class FlywheelRunner
     /// </summary>
     private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, CancellationToken ct)
     {
-        var (prompts, _) = RoundContext.OpenPrompts(source, ct);
-        await foreach (var prompt in prompts.WithCancellation(ct)) encoder.Encode(prompt, source.Path);
+        var (prompts, _) = RoundContext.OpenPrompts(source, encoder.Problem, rejects: null, ct);
+        await foreach (var _ in prompts.WithCancellation(ct)) { }
     }
 
     /// <summary>The run's HTML report, rewritten after every round.</summary>

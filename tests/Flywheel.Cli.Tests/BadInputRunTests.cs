@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Flywheel.Parquet;
 using Flywheel.Pipeline.Runs;
 
@@ -67,28 +68,29 @@ public class BadInputRunTests
     }
 
     [Fact]
-    public async Task A_prompt_longer_than_the_context_stops_the_run_before_round_1_starts_naming_the_prompt()
+    public async Task A_prompt_longer_than_the_context_stops_the_run_before_round_1_and_with_skip_bad_is_set_aside()
     {
         var setup = new TinyRun();
         File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "huge", prompt = new string('9', 400), answer = "1" })]);
         var r = await Run(setup);
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("prompts.jsonl: prompt 'huge' has", r.Error);
-        Assert.Contains("exceeds the policy's context", r.Error);
+        Assert.Matches(@"prompts\.jsonl:13: prompt 'huge' has \d+ tokens; with 6 new tokens that exceeds the policy's context of \d+ tokens", r.Error);
         Assert.Single(r.Error.TrimEnd().Split('\n'));
         Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
-    }
 
-    [Fact]
-    public async Task With_skip_bad_a_prompt_longer_than_the_context_is_still_named_at_the_sample_stage()
-    {
-        // The early check is skipped with --skip-bad; the sampler's own check still stops the run cleanly.
-        var setup = new TinyRun();
-        File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "huge", prompt = new string('9', 400), answer = "1" })]);
-        var r = await Run(setup, "--skip-bad");
-        Assert.Equal(2, r.ExitCode);
-        Assert.Contains("prompts.jsonl: prompt 'huge' has", r.Error);
-        AssertNothingPartialIsDone(setup, Stage.Sample);
+        // With --skip-bad the early check is skipped; sampling sets the prompt aside, with its reason, and goes on.
+        var skipped = await Run(setup, "--skip-bad");
+        Assert.True(skipped.ExitCode == 0, skipped.Error);
+        var round = RunStore.Open(setup.RunDir()).Manifest.Round(1);
+        Assert.Equal(1, round.Metrics.RowsRejected);
+        Assert.Equal(12 * 4, round.Metrics.Candidates);
+        var reject = JsonNode.Parse(File.ReadAllLines(Path.Combine(setup.RunDir(), "round-001", "rejects-prompts.jsonl")).Single())!;
+        Assert.Equal("prompts.jsonl:13", (string)reject["source"]!);
+        Assert.StartsWith("prompt 'huge' has", (string)reject["reason"]!, StringComparison.Ordinal);
+
+        // pass@1 is measured on the prompts file too (the config has no evaluation file): there it is set aside as well.
+        Assert.NotNull(RunStore.Open(setup.RunDir()).Manifest.FinalPolicyPassAt1);
+        Assert.Single(File.ReadAllLines(Path.Combine(setup.RunDir(), "rejects-evaluation.jsonl")));
     }
 
     [Fact]

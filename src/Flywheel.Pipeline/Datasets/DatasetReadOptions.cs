@@ -48,6 +48,12 @@ public sealed record DatasetReadOptions
     public string? SystemPrompt { get; init; }
 
     /// <summary>
+    /// Prompts only: why a well-formed prompt still cannot be used (too long for the policy's context, say), or null
+    /// where it can. A prompt with a reason is a bad row like any other, named by its file and line.
+    /// </summary>
+    public Func<PromptRecord, string?>? PromptCheck { get; init; }
+
+    /// <summary>
     /// Set aside bad rows instead of stopping at the first with <see cref="DatasetFormatException"/>: each is counted in
     /// <see cref="DatasetReader{T}.RowsRejected"/> and, where <see cref="RejectsPath"/> is set, written there.
     /// </summary>

@@ -12,6 +12,6 @@ public static class PromptDatasets
     public static DatasetReader<PromptRecord> ReadAsync(string path, DatasetReadOptions? options = null, CancellationToken cancellationToken = default)
     {
         var o = options ?? new DatasetReadOptions();
-        return new(path, o, PromptRowParser.Columns, () => new PromptRowParser(o.PromptFormat, o.SystemPrompt, PromptRowParser.StemOf(path)), cancellationToken);
+        return new(path, o, PromptRowParser.Columns, () => new PromptRowParser(o.PromptFormat, o.SystemPrompt, PromptRowParser.StemOf(path), o.PromptCheck), cancellationToken);
     }
 }

@@ -4,7 +4,7 @@ using Flywheel.Llama.Chat;
 namespace Flywheel.Pipeline.Datasets;
 
 /// <summary>Turns rows into <see cref="PromptRecord"/>s, one file at a time, keeping the ids seen so that a repeated id is caught.</summary>
-internal sealed class PromptRowParser(PromptFormat format, string? systemPrompt, string fileStem) : IRowParser<PromptRecord>
+internal sealed class PromptRowParser(PromptFormat format, string? systemPrompt, string fileStem, Func<PromptRecord, string?>? check) : IRowParser<PromptRecord>
 {
     private readonly Dictionary<string, long> _seen = new(StringComparer.Ordinal);
     private PromptFormat _format = format;
@@ -48,7 +48,13 @@ internal sealed class PromptRowParser(PromptFormat format, string? systemPrompt,
             messages.Insert(0, new ChatMessage("system", systemPrompt));
         }
 
-        return new PromptRecord(id, messages, answer);
+        var prompt = new PromptRecord(id, messages, answer);
+        if (check?.Invoke(prompt) is { } reason)
+        {
+            throw new DatasetFormatException(at.ToString(), null, reason);
+        }
+
+        return prompt;
     }
 
     /// <summary>A file's name without its extensions ("test" for test.jsonl.gz), the stem of default ids.</summary>

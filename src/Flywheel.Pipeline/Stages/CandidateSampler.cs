@@ -48,17 +48,20 @@ internal sealed class CandidateSampler : IDisposable
 
     public LlamaModel Model => _model;
 
+    /// <summary>Why this policy cannot take <paramref name="prompt"/>, or null: the check to read its prompts with.</summary>
+    public string? Problem(PromptRecord prompt) => _encoder.Problem(prompt);
+
     /// <summary>The sampler's own busy time (decoding and sampling on its thread).</summary>
     public TimeSpan BusyTime => _sampler.BusyTime;
 
     /// <summary>Samples every prompt; results come as prompts finish, each with its index in the input.</summary>
     public async IAsyncEnumerable<(PromptItem Item, GenerationResult Result)> SampleAsync(
-        IAsyncEnumerable<PromptItem> prompts, ulong runSeed, int round, string purpose, string source,
+        IAsyncEnumerable<PromptItem> prompts, ulong runSeed, int round, string purpose,
         [EnumeratorCancellation] CancellationToken ct)
     {
         var requests = prompts.Select(p => new GenerationRequest
         {
-            PromptTokens = _encoder.Encode(p.Prompt, source),
+            PromptTokens = _encoder.Encode(p.Prompt),
             Candidates = _k,
             Sampling = _sampling,
             Seed = Seeds.Derive(runSeed, round, purpose, p.Prompt.Id),

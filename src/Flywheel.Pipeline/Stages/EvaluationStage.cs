@@ -10,16 +10,17 @@ namespace Flywheel.Pipeline.Stages;
 /// </summary>
 internal static class EvaluationStage
 {
+    /// <param name="rejects">With --skip-bad: where prompts that cannot be used are set aside; null reads strictly.</param>
     public static async Task<double> PassAt1Async(RunStore store, FlywheelConfig config, PromptsConfig source, string policyPath, IVerifier verifier, int threads,
-        IProgress<PipelineEvent>? progress, CancellationToken ct)
+        string? rejects, IProgress<PipelineEvent>? progress, CancellationToken ct)
     {
         using var sampler = new CandidateSampler(policyPath, config, config.Sampling.K, threads);
         int index = 0;
-        var (prompts, _) = RoundContext.OpenPrompts(source, ct);
+        var (prompts, _) = RoundContext.OpenPrompts(source, sampler.Problem, rejects, ct);
         var items = prompts.Select(p => new PromptItem(index++, p));
         long correct = 0, total = 0;
         int round = store.Manifest.RoundsPlanned + 1;
-        await foreach (var (item, result) in sampler.SampleAsync(items, config.Seed, round, "evaluate", source.Path, ct))
+        await foreach (var (item, result) in sampler.SampleAsync(items, config.Seed, round, "evaluate", ct))
         {
             correct += result.Candidates.Count(c => verifier.IsCorrect(item.Prompt, c.Text));
             total += result.Candidates.Count;

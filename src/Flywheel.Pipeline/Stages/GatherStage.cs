@@ -62,10 +62,10 @@ internal static class GatherStage
         var verifier = Verifier.Create(annotator.Verifier);
         using var sampler = new CandidateSampler(ctx.PolicyPath, ctx.Config, annotator.K, ctx.Threads);
         int index = 0;
-        var prompts = ctx.OpenPrompts(annotator.Prompts, annotator.Limit, $"annotator-{sourceIndex}", ct).Prompts.Select(p => new PromptItem(index++, p));
+        var prompts = ctx.OpenPrompts(annotator.Prompts, annotator.Limit, $"annotator-{sourceIndex}", sampler.Problem, ct).Prompts.Select(p => new PromptItem(index++, p));
         var pairs = new List<(int Index, PreferencePair Pair)>();
         long prompted = 0;
-        await foreach (var (item, result) in sampler.SampleAsync(prompts, ctx.Config.Seed, ctx.Round, $"annotate-{sourceIndex}", annotator.Prompts, ct))
+        await foreach (var (item, result) in sampler.SampleAsync(prompts, ctx.Config.Seed, ctx.Round, $"annotate-{sourceIndex}", ct))
         {
             var correct = result.Candidates.Where(c => c.Text.Length > 0 && verifier.IsCorrect(item.Prompt, c.Text)).Select(c => c.Text).Distinct().ToList();
             var wrong = result.Candidates.Where(c => !verifier.IsCorrect(item.Prompt, c.Text)).Select(c => c.Text).Distinct().ToList();

@@ -6,8 +6,8 @@ using Flywheel.Pipeline.Datasets;
 namespace Flywheel.Pipeline.Stages;
 
 /// <summary>
-/// A prompt as the policy sees it: its messages through the chat template, tokenized, checked to leave room for the
-/// new tokens in the policy's context. The sampler and the runner's early check share it, so they agree on what fits.
+/// A prompt as the policy sees it: its messages through the chat template, tokenized, and whether it leaves room for
+/// the new tokens in the policy's context. The sampler and the runner's early check share it, so they agree on what fits.
 /// </summary>
 internal sealed class PromptEncoder
 {
@@ -28,11 +28,15 @@ internal sealed class PromptEncoder
     /// <summary>Tokens per sequence: prompt and new tokens together.</summary>
     public int ContextTokens { get; }
 
-    public int[] Encode(PromptRecord prompt, string source)
+    public int[] Encode(PromptRecord prompt) =>
+        _model.Vocabulary.Tokenize(_template.Apply(prompt.Messages), addSpecial: true, parseSpecial: true);
+
+    /// <summary>Why the policy cannot take <paramref name="prompt"/>, or null where it can (a <see cref="DatasetReadOptions.PromptCheck"/>).</summary>
+    public string? Problem(PromptRecord prompt)
     {
-        var tokens = _model.Vocabulary.Tokenize(_template.Apply(prompt.Messages), addSpecial: true, parseSpecial: true);
-        if (tokens.Length + _maxNewTokens > ContextTokens)
-            throw new LlamaException($"{source}: prompt '{prompt.Id}' has {tokens.Length} tokens; with {_maxNewTokens} new tokens that exceeds the policy's context of {ContextTokens} tokens");
-        return tokens;
+        int tokens = Encode(prompt).Length;
+        return tokens + _maxNewTokens > ContextTokens
+            ? $"prompt '{prompt.Id}' has {tokens} tokens; with {_maxNewTokens} new tokens that exceeds the policy's context of {ContextTokens} tokens"
+            : null;
     }
 }

@@ -46,13 +46,27 @@ internal sealed class RoundContext
         RejectsPath = SkipBad && rejects is not null ? Path.Combine(Directory, $"rejects-{rejects}.jsonl") : null,
     };
 
-    /// <summary>Prompts of a file with the config's system prompt and limit; the reader counts rows rejected.</summary>
-    public (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, string? rejects, CancellationToken ct) =>
-        OpenPrompts(path, limit, ReadOptions(rejects), ct);
+    /// <summary>
+    /// Prompts of a file with the config's system prompt and limit; the reader counts rows rejected. <paramref name="check"/>
+    /// (see <see cref="DatasetReadOptions.PromptCheck"/>) makes a prompt the policy cannot take a bad row.
+    /// </summary>
+    public (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, string? rejects,
+        Func<PromptRecord, string?>? check, CancellationToken ct) =>
+        OpenPrompts(path, limit, ReadOptions(rejects) with { PromptCheck = check }, ct);
 
-    /// <summary>A configured prompts file with its system prompt and limit, read strictly (a bad row throws).</summary>
-    public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(PromptsConfig source, CancellationToken ct) =>
-        OpenPrompts(source.Path, source.Limit, new DatasetReadOptions { SystemPrompt = source.SystemPrompt }, ct);
+    /// <summary>
+    /// A configured prompts file with its system prompt and limit: read strictly (a bad row throws), or with bad rows set
+    /// aside to <paramref name="rejects"/> where that is given (--skip-bad).
+    /// </summary>
+    public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(PromptsConfig source,
+        Func<PromptRecord, string?>? check, string? rejects, CancellationToken ct) =>
+        OpenPrompts(source.Path, source.Limit, new DatasetReadOptions
+        {
+            SystemPrompt = source.SystemPrompt,
+            PromptCheck = check,
+            SkipBad = rejects is not null,
+            RejectsPath = rejects,
+        }, ct);
 
     /// <summary>Prompts of a file, the first <paramref name="limit"/> of them; the reader counts rows rejected.</summary>
     public static (IAsyncEnumerable<PromptRecord> Prompts, DatasetReader<PromptRecord> Reader) OpenPrompts(string path, int? limit, DatasetReadOptions options, CancellationToken ct)

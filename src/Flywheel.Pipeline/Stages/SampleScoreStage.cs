@@ -44,7 +44,7 @@ internal static class SampleScoreStage
         var writeTime = new Stopwatch();
         var wall = Stopwatch.StartNew();
         long tokens = 0, finished = done;
-        long total = await ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, null, ct).Prompts.CountAsync(ct);
+        long total = await ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, null, sampler.Problem, ct).Prompts.CountAsync(ct);
 
         // The blocks stop on this token too: when sampling fails they must stop, and be waited for, before the scorer
         // and the sampler they use are disposed.
@@ -110,12 +110,12 @@ internal static class SampleScoreStage
         try
         {
             int index = 0;
-            var (source, reader) = ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, "prompts", ct);
+            var (source, reader) = ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, "prompts", sampler.Problem, ct);
             promptReader = reader;
             var prompts = source
                 .Select(p => new PromptItem(index++, p))
                 .Where(p => p.Index >= done);
-            await foreach (var item in sampler.SampleAsync(prompts, config.Seed, ctx.Round, "sample", config.Prompts.Path, ct))
+            await foreach (var item in sampler.SampleAsync(prompts, config.Seed, ctx.Round, "sample", ct))
             {
                 tokens += item.Result.Candidates.Sum(c => c.TokenCount);
                 if (!await score.SendAsync(item, ct)) break; // the pipeline faulted: its exception surfaces below

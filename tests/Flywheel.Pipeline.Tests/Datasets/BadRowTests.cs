@@ -103,6 +103,23 @@ public class BadRowTests
     }
 
     [Fact]
+    public async Task A_prompt_check_makes_an_unusable_prompt_a_bad_row_strictly_or_with_skip_bad()
+    {
+        string path = TestFiles.WriteLines("prompts.jsonl", """{"id": "a", "prompt": "short"}""", """{"id": "b", "prompt": "far too long"}""", """{"id": "c", "prompt": "ok"}""");
+        static string? Check(PromptRecord p) => p.Messages[^1].Content.Length > 8 ? $"prompt '{p.Id}' is too long" : null;
+
+        var e = await Assert.ThrowsAsync<DatasetFormatException>(() => PromptDatasets.ReadAsync(path, new DatasetReadOptions { PromptCheck = Check }).ToListAsync().AsTask());
+        Assert.Equal("prompts.jsonl:2: prompt 'b' is too long", e.Message);
+
+        string rejects = Path.Combine(Path.GetDirectoryName(TestFiles.NewPath("x"))!, "out", "rejects-prompts.jsonl");
+        var reader = PromptDatasets.ReadAsync(path, new DatasetReadOptions { PromptCheck = Check, SkipBad = true, RejectsPath = rejects });
+        Assert.Equal(["a", "c"], (await reader.ToListAsync()).Select(p => p.Id));
+        Assert.Equal(1, reader.RowsRejected);
+        var written = JsonNode.Parse(File.ReadAllLines(rejects).Single())!;
+        Assert.Equal(("prompts.jsonl:2", "prompt 'b' is too long"), ((string)written["source"]!, (string)written["reason"]!));
+    }
+
+    [Fact]
     public async Task Skip_bad_writes_each_bad_row_with_its_reason_to_the_rejects_file_and_counts_them()
     {
         string[] lines =
