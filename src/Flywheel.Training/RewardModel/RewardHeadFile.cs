@@ -24,12 +24,10 @@ internal sealed record RewardHeadFile
 
     internal static string PathFor(string modelPath) => Path.ChangeExtension(modelPath, ".head.json");
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
-
     internal void Write(string path)
     {
         string temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        File.WriteAllText(temp, JsonSerializer.Serialize(this, Json));
+        File.WriteAllText(temp, JsonSerializer.Serialize(this, RewardModelJson.Default.RewardHeadFile));
         File.Move(temp, path, overwrite: true);
     }
 
@@ -37,7 +35,7 @@ internal sealed record RewardHeadFile
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: reward head not found (it is written next to the exported model)", path);
         RewardHeadFile? head;
-        try { head = JsonSerializer.Deserialize<RewardHeadFile>(File.ReadAllText(path), Json); }
+        try { head = JsonSerializer.Deserialize(File.ReadAllText(path), RewardModelJson.Default.RewardHeadFile); }
         catch (JsonException e) { throw new LlamaException($"{path}: not a reward head file: {e.Message}"); }
         if (head is null || head.Format != FormatName || head.Version != 1)
             throw new LlamaException($"{path}: not a version 1 {FormatName} file");

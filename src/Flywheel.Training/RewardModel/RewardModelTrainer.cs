@@ -197,9 +197,9 @@ public sealed class RewardModelTrainer : IDisposable
             if (evaluation is not null) Evaluations.Add(trainer.Evaluate(evaluation, epoch, cancellationToken));
         }
 
-        public string SaveState() => JsonSerializer.Serialize(Evaluations);
+        public string SaveState() => JsonSerializer.Serialize(Evaluations, RewardModelJson.Default.ListRewardEvaluation);
 
-        public void RestoreState(string state) => Evaluations = JsonSerializer.Deserialize<List<RewardEvaluation>>(state) ?? new();
+        public void RestoreState(string state) => Evaluations = JsonSerializer.Deserialize(state, RewardModelJson.Default.ListRewardEvaluation) ?? new();
     }
 
     public void Dispose() => _core.Dispose();
