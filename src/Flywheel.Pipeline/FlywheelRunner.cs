@@ -145,12 +145,9 @@ public static class FlywheelRunner
     }
 
     /// <summary>
-    /// Reads a prompts file through once, so a bad row stops the run before round 1's gather and reward-model training
-    /// rather than minutes later. (With --skip-bad the sample stage sets bad rows aside instead.)
-    /// </summary>
-    /// <summary>
-    /// Reads every prompt and checks that it fits the policy's context, so that a bad file stops the run before round 1
-    /// rather than after a reward model has been trained.
+    /// Reads a prompts file through once, checking every prompt against the policy's context too, so that a bad row
+    /// stops the run before round 1's gather and reward-model training rather than minutes later. (With --skip-bad the
+    /// stages that sample set bad rows aside instead.)
     /// </summary>
     private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, CancellationToken ct)
     {
