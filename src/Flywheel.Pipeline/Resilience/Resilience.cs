@@ -16,38 +16,29 @@ public sealed class ResiliencePipelines
     {
         ArgumentNullException.ThrowIfNull(log);
         var delay = baseDelay ?? TimeSpan.FromMilliseconds(200);
+        RetryStrategyOptions Retry(PredicateBuilder<object> handle, string what) => new()
+        {
+            ShouldHandle = handle,
+            MaxRetryAttempts = retries,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = delay,
+            OnRetry = a =>
+            {
+                log($"retrying {what} (attempt {a.AttemptNumber + 1} of {retries + 1}) after: {a.Outcome.Exception?.Message}");
+                return default;
+            },
+        };
+
         Io = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException),
-                MaxRetryAttempts = retries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = delay,
-                OnRetry = a =>
-                {
-                    log($"retrying I/O (attempt {a.AttemptNumber + 1} of {retries + 1}) after: {a.Outcome.Exception?.Message}");
-                    return default;
-                },
-            })
+            .AddRetry(Retry(new PredicateBuilder().Handle<IOException>(e => e is not FileNotFoundException and not DirectoryNotFoundException), "I/O"))
             .Build();
+        var backendFailures = new PredicateBuilder().Handle<IOException>().Handle<TimeoutRejectedException>();
         Backend = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<TimeoutRejectedException>(),
-                MaxRetryAttempts = retries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = delay,
-                OnRetry = a =>
-                {
-                    log($"retrying a model-backend call (attempt {a.AttemptNumber + 1} of {retries + 1}) after: {a.Outcome.Exception?.Message}");
-                    return default;
-                },
-            })
+            .AddRetry(Retry(backendFailures, "a model-backend call"))
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<TimeoutRejectedException>(),
+                ShouldHandle = backendFailures,
                 FailureRatio = 0.5,
                 MinimumThroughput = 4,
                 BreakDuration = TimeSpan.FromSeconds(30),
