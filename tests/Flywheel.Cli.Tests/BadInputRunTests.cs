@@ -11,6 +11,24 @@ public class BadInputRunTests
     private static async Task<CliRunner.Result> Run(TinyRun setup, params string[] extra) =>
         await CliRunner.RunAsync(["run", "--config", setup.ConfigPath, "--run-dir", setup.RunDir(), "--quiet", .. extra]);
 
+    private static void InsertLine(TinyRun setup, string file, int index, string line)
+    {
+        var lines = File.ReadAllLines(Path.Combine(setup.Directory, file)).ToList();
+        lines.Insert(index, line);
+        File.WriteAllLines(Path.Combine(setup.Directory, file), lines);
+    }
+
+    /// <summary>Exit code 2 and one line on stderr.</summary>
+    private static void AssertOneLineError(CliRunner.Result r)
+    {
+        Assert.Equal(2, r.ExitCode);
+        Assert.Single(r.Error.TrimEnd().Split('\n'));
+    }
+
+    /// <summary>Found before gather and reward-model training spent their minutes: no stage of round 1 has started.</summary>
+    private static void AssertRound1NotStarted(TinyRun setup) =>
+        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
+
     private static void AssertNothingPartialIsDone(TinyRun setup, string failedStage)
     {
         var round = RunStore.Open(setup.RunDir()).Manifest.Round(1);
@@ -23,13 +41,10 @@ public class BadInputRunTests
     public async Task A_malformed_jsonl_line_names_the_file_and_line()
     {
         var setup = new TinyRun();
-        var lines = File.ReadAllLines(Path.Combine(setup.Directory, "pairs.jsonl")).ToList();
-        lines.Insert(4, "{\"prompt\": \"1+1=\", \"chosen\": \"2\",");
-        File.WriteAllLines(Path.Combine(setup.Directory, "pairs.jsonl"), lines);
+        InsertLine(setup, "pairs.jsonl", 4, "{\"prompt\": \"1+1=\", \"chosen\": \"2\",");
         var r = await Run(setup);
-        Assert.Equal(2, r.ExitCode);
+        AssertOneLineError(r);
         Assert.Contains("round 1, stage gather: pairs.jsonl:5:", r.Error);
-        Assert.Single(r.Error.TrimEnd().Split('\n'));
         AssertNothingPartialIsDone(setup, Stage.Gather);
 
         // With --skip-bad the row goes to a rejects file, is counted, and the run completes.
@@ -45,15 +60,11 @@ public class BadInputRunTests
     public async Task A_malformed_prompt_line_stops_the_run_before_round_1_starts()
     {
         var setup = new TinyRun();
-        var lines = File.ReadAllLines(Path.Combine(setup.Directory, "prompts.jsonl")).ToList();
-        lines.Insert(1, "{\"id\": \"p\", \"prompt\": ");
-        File.WriteAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), lines);
+        InsertLine(setup, "prompts.jsonl", 1, "{\"id\": \"p\", \"prompt\": ");
         var r = await Run(setup);
-        Assert.Equal(2, r.ExitCode);
+        AssertOneLineError(r);
         Assert.Contains("prompts.jsonl:2:", r.Error);
-        Assert.Single(r.Error.TrimEnd().Split('\n'));
-        // Found before gather and reward-model training spent their minutes: no stage of round 1 has started.
-        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
+        AssertRound1NotStarted(setup);
     }
 
     [Fact]
@@ -73,10 +84,9 @@ public class BadInputRunTests
         var setup = new TinyRun();
         File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "huge", prompt = new string('9', 400), answer = "1" })]);
         var r = await Run(setup);
-        Assert.Equal(2, r.ExitCode);
+        AssertOneLineError(r);
         Assert.Matches(@"prompts\.jsonl:13: prompt 'huge' has \d+ tokens; with 6 new tokens that exceeds the policy's context of \d+ tokens", r.Error);
-        Assert.Single(r.Error.TrimEnd().Split('\n'));
-        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
+        AssertRound1NotStarted(setup);
 
         // With --skip-bad the early check is skipped; sampling sets the prompt aside, with its reason, and goes on.
         var skipped = await Run(setup, "--skip-bad");
