@@ -76,6 +76,24 @@ public class BatchedSamplerTests
     }
 
     [Fact]
+    public async Task Candidates_do_not_depend_on_what_else_is_in_flight()
+    {
+        // Requests of different K and lengths finish at different times, so slots free up between busy ones and are
+        // reused out of order: the batch then carries placeholder tokens for the idle slots in between.
+        var requests = Enumerable.Range(0, 12).Select(i => Request($"{Prompts[i % Prompts.Length]} #{i}", 1 + i % 4,
+            new SamplingOptions { Temperature = 1.0f, MaxNewTokens = 3 + 7 * i % 23 }, (ulong)i)).ToList();
+        foreach (bool share in new[] { true, false })
+        {
+            var together = await Generate(new BatchedSamplerOptions { Sequences = 9, ContextPerSequence = 256, BatchTokens = 48, SharePromptKv = share }, requests);
+            foreach (var r in requests)
+            {
+                var alone = await Generate(new BatchedSamplerOptions { Sequences = r.Candidates, ContextPerSequence = 256, BatchTokens = 48, SharePromptKv = share }, [r]);
+                Assert.Equal(alone[(string)r.Tag!].Candidates.Select(c => c.Tokens), together[(string)r.Tag!].Candidates.Select(c => c.Tokens));
+            }
+        }
+    }
+
+    [Fact]
     public async Task More_requests_than_slots_all_complete_with_slots_reused()
     {
         var sampling = new SamplingOptions { MaxNewTokens = 8 };

@@ -90,6 +90,10 @@ public sealed class BatchedSampler : IDisposable
         private readonly SortedSet<int> _freeSlots = new(Enumerable.Range(0, owner._options.Sequences));
         private readonly List<Job> _jobs = new();
         private readonly IntPtr _memory = LlamaNative.llama_get_memory(owner._ctx);
+        private readonly Candidate?[] _candidateAt = new Candidate?[owner._options.Sequences];
+        private readonly PromptFeed?[] _feedAt = new PromptFeed?[owner._options.Sequences];
+        private readonly List<int> _placeholders = new();
+        private const int PlaceholderToken = 0; // any id in the vocabulary; its KV cell is removed after the decode
         private IAsyncEnumerator<GenerationRequest>? _input;
         private Task<bool>? _pendingMove;
         private GenerationRequest? _waiting;
@@ -151,7 +155,10 @@ public sealed class BatchedSampler : IDisposable
                 if (_freeSlots.Count < _waiting.Candidates) return;
                 var slots = _freeSlots.Take(_waiting.Candidates).ToArray();
                 foreach (int s in slots) _freeSlots.Remove(s);
-                _jobs.Add(new Job(_waiting, slots, owner._options.SharePromptKv));
+                var job = new Job(_waiting, slots, owner._options.SharePromptKv);
+                foreach (var c in job.Candidates) _candidateAt[c.Slot] = c;
+                foreach (var feed in job.PromptFeeds) _feedAt[feed.Slot] = feed;
+                _jobs.Add(job);
                 _waiting = null;
             }
         }
@@ -169,31 +176,52 @@ public sealed class BatchedSampler : IDisposable
                 throw new LlamaException($"{who}: a prompt of {r.PromptTokens.Count} tokens + {r.Sampling.MaxNewTokens} new tokens exceeds the context of {owner.ContextPerSequence} tokens per sequence");
         }
 
+        // llama.cpp splits a batch over per-sequence KV streams into ubatches of consecutive sequence ids that take
+        // equal numbers of tokens (llama_batch_allocr::split_equal); a gap or an id out of order starts a new ubatch,
+        // and every ubatch reads all the weights again. So tokens go in slot order, every slot from the first busy one
+        // to the last takes part, and an idle slot between them gets a placeholder token, removed after the decode:
+        // a generation step is then one ubatch, and a prompt chunk's tail one more.
         private void Step(SafeLlamaBatchHandle batch)
         {
             batch.Clear();
+            _placeholders.Clear();
+            int first = 0, last = _feedAt.Length - 1;
+            while (!IsBusy(first)) first++; // a job always has a slot that feeds its prompt or generates
+            while (!IsBusy(last)) last--;
 
-            // One token for every generating sequence first (they never starve), then prompt chunks.
-            foreach (var job in _jobs)
-                foreach (var c in job.Candidates)
-                    if (c.PendingToken >= 0)
-                    {
-                        c.LogitsIndex = batch.Add(c.PendingToken, c.PendingPos, c.Slot, true);
-                    }
+            // Every slot in range takes one token; what the batch holds beyond that goes to prompts in arrival order.
+            int spare = batch.Capacity - (last - first + 1);
             foreach (var job in _jobs)
                 foreach (var feed in job.PromptFeeds)
                 {
-                    var prompt = job.Request.PromptTokens;
-                    while (feed.Fed < prompt.Count && batch.Count < batch.Capacity)
-                    {
-                        bool last = feed.Fed == prompt.Count - 1;
-                        int i = batch.Add(prompt[feed.Fed], feed.Fed, feed.Slot, last);
-                        if (last) feed.LogitsIndex = i;
-                        feed.Fed++;
-                    }
+                    feed.Take = 1 + Math.Min(feed.Prompt.Count - feed.Fed - 1, spare);
+                    spare -= feed.Take - 1;
                 }
 
+            for (int slot = first; slot <= last; slot++)
+            {
+                if (_feedAt[slot] is { } feed)
+                {
+                    for (int end = feed.Fed + feed.Take; feed.Fed < end; feed.Fed++)
+                    {
+                        bool lastToken = feed.Fed == feed.Prompt.Count - 1;
+                        int i = batch.Add(feed.Prompt[feed.Fed], feed.Fed, slot, lastToken);
+                        if (lastToken) feed.LogitsIndex = i;
+                    }
+                }
+                else if (_candidateAt[slot] is { PendingToken: >= 0 } c)
+                {
+                    c.LogitsIndex = batch.Add(c.PendingToken, c.PendingPos, slot, true);
+                }
+                else
+                {
+                    batch.Add(PlaceholderToken, 0, slot, false); // the slot's KV stream is empty: free, or awaiting its prompt's copy
+                    _placeholders.Add(slot);
+                }
+            }
+
             LlamaContext.Decode(owner._ctx, batch);
+            foreach (int slot in _placeholders) LlamaNative.llama_memory_seq_rm(_memory, slot, -1, -1);
 
             for (int j = _jobs.Count - 1; j >= 0; j--)
             {
@@ -216,13 +244,16 @@ public sealed class BatchedSampler : IDisposable
                     }
                     feed.LogitsIndex = -1;
                 }
-                job.PromptFeeds.RemoveAll(f => f.Fed == job.Request.PromptTokens.Count);
+                foreach (var feed in job.PromptFeeds)
+                    if (feed.Done) _feedAt[feed.Slot] = null;
+                job.PromptFeeds.RemoveAll(f => f.Done);
                 foreach (var c in job.Candidates)
                 {
                     if (c.Finished && !c.Released)
                     {
                         LlamaNative.llama_memory_seq_rm(_memory, c.Slot, -1, -1);
                         _freeSlots.Add(c.Slot);
+                        _candidateAt[c.Slot] = null;
                         c.Released = true;
                     }
                 }
@@ -235,6 +266,8 @@ public sealed class BatchedSampler : IDisposable
                 }
             }
         }
+
+        private bool IsBusy(int slot) => _feedAt[slot] is not null || _candidateAt[slot] is { PendingToken: >= 0 };
 
         private void Sample(Candidate c, int logitsIndex)
         {
@@ -256,10 +289,15 @@ public sealed class BatchedSampler : IDisposable
         }
     }
 
-    private sealed class PromptFeed(int slot)
+    private sealed class PromptFeed(int slot, IReadOnlyList<int> prompt)
     {
         public int Slot { get; } = slot;
+        public IReadOnlyList<int> Prompt { get; } = prompt;
         public int Fed { get; set; }
+        public bool Done => Fed == Prompt.Count;
+
+        /// <summary>Prompt tokens this step's batch takes.</summary>
+        public int Take { get; set; }
         public int LogitsIndex { get; set; } = -1;
     }
 
@@ -268,7 +306,7 @@ public sealed class BatchedSampler : IDisposable
         public Job(GenerationRequest request, int[] slots, bool sharePrompt)
         {
             Request = request;
-            PromptFeeds = sharePrompt ? [new PromptFeed(slots[0])] : slots.Select(s => new PromptFeed(s)).ToList();
+            PromptFeeds = sharePrompt ? [new PromptFeed(slots[0], request.PromptTokens)] : slots.Select(s => new PromptFeed(s, request.PromptTokens)).ToList();
             Candidates = slots.Select((slot, i) => new Candidate(i, slot, PromptFeeds[sharePrompt ? 0 : i], request)).ToArray();
         }
 
