@@ -1,3 +1,5 @@
+using Flywheel.Pipeline.Runs;
+
 namespace Flywheel.Pipeline.Demo;
 
 /// <summary>
@@ -42,7 +44,7 @@ public static class DemoAssets
         if (!File.Exists(paths.AnnotationPrompts)) DemoData.WritePrompts(paths.AnnotationPrompts, sets.Annotation);
         if (!File.Exists(paths.SelectionPrompts)) DemoData.WritePrompts(paths.SelectionPrompts, sets.Selection);
         if (!File.Exists(paths.EvaluationPrompts)) DemoData.WritePrompts(paths.EvaluationPrompts, sets.Evaluation);
-        if (!File.Exists(paths.Config)) DemoData.AtomicWrite(paths.Config, DemoConfig.Json());
+        if (!File.Exists(paths.Config)) AtomicFile.Commit(paths.Config, temp => File.WriteAllBytes(temp, DemoConfig.Json()));
         if (!File.Exists(paths.Policy))
         {
             // Training is synchronous and CPU-bound: keep it off the caller's thread.

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Flywheel.Pipeline.Runs;
 
 namespace Flywheel.Pipeline.Demo;
 
@@ -68,21 +69,13 @@ internal static class DemoData
         var text = new StringBuilder();
         foreach (var p in problems)
             text.Append(JsonSerializer.Serialize(new PromptLine(p.Id, p.Prompt, p.Answer), DemoJson.Readable.PromptLine)).Append('\n');
-        AtomicWrite(path, Encoding.UTF8.GetBytes(text.ToString()));
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 
     internal static IReadOnlyList<PromptLine> ReadPrompts(string path) =>
         File.ReadLines(path).Where(l => l.Length > 0)
             .Select(l => JsonSerializer.Deserialize(l, DemoJson.Readable.PromptLine) ?? throw new InvalidDataException($"{path}: a null row"))
             .ToList();
-
-    /// <summary>Writes through a temporary file so that an interrupted run never leaves a half-written asset.</summary>
-    internal static void AtomicWrite(string path, byte[] bytes)
-    {
-        string temporary = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllBytes(temporary, bytes);
-        File.Move(temporary, path, overwrite: true);
-    }
 }
 
 internal sealed record PromptLine(string Id, string Prompt, string Answer);
