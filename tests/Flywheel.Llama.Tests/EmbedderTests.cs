@@ -48,6 +48,8 @@ public class EmbedderTests
         var tokens = Texts.Select(t => (IReadOnlyList<int>)model.Vocabulary.Tokenize(t, addSpecial: true)).ToArray();
         using var packed = new LastTokenEmbedder(model, new EmbedderOptions { Sequences = 2, ContextPerSequence = 256, BatchTokens = 256, Threads = 1 });
         var together = packed.Embed(tokens);
+        // Unrelated texts share only BOS: not worth a decode call of its own, so every token is evaluated with its text.
+        Assert.Equal(tokens.Sum(t => t.Count), packed.TokensDecoded);
         for (int s = 0; s < tokens.Length; s++)
         {
             var alone = packed.Embed([tokens[s]])[0];
@@ -55,5 +57,34 @@ public class EmbedderTests
         }
         Assert.Throws<LlamaException>(() => packed.Embed([Enumerable.Repeat(65, 300).ToArray()]));
         Assert.Throws<ArgumentException>(() => packed.Embed([Array.Empty<int>()]));
+    }
+
+    [Theory]
+    // Replies of 64+ tokens run through the same flash-attention kernel as the whole sequence alone: equal bits.
+    // Shorter ones run through ggml's one-query kernel, which sums V in f16: ~1e-3 of the scale apart.
+    [InlineData(false, 0.0)]
+    [InlineData(true, 3e-3)]
+    public void Replies_to_one_prompt_embed_as_they_do_alone_with_the_prompt_evaluated_once(bool shortReplies, double tolerance)
+    {
+        var model = TestModels.PeakedModel;
+        var prompt = model.Vocabulary.Tokenize("A prompt that every reply below starts with, as K candidates do: ", addSpecial: true);
+        string[] replies = shortReplies ? ["yes.", "no, not at all.", "", "ünï 🦙 and more"] : ["a", "b", "c", "d"];
+        if (!shortReplies) replies = [.. replies.Select(r => string.Concat(Enumerable.Repeat(r, 70)))];
+        var sequences = replies.Select(r => (IReadOnlyList<int>)[.. prompt, .. model.Vocabulary.Tokenize(r, addSpecial: false)]).ToArray();
+        using var grouped = new LastTokenEmbedder(model, new EmbedderOptions { Sequences = 4, ContextPerSequence = 256, BatchTokens = 256, Threads = 1 });
+        var together = grouped.Embed(sequences);
+
+        // Every token once, the prompt's included; the empty reply leaves the prompt's last token to its own sequence.
+        int shared = shortReplies ? prompt.Length - 1 : prompt.Length;
+        Assert.Equal(shared + sequences.Sum(s => s.Count - shared), grouped.TokensDecoded);
+        using var alone = new LastTokenEmbedder(model, new EmbedderOptions { Sequences = 1, ContextPerSequence = 256, BatchTokens = 256, Threads = 1 });
+        for (int s = 0; s < sequences.Length; s++)
+        {
+            var expected = alone.Embed([sequences[s]])[0];
+            double scale = expected.Max(Math.Abs);
+            for (int k = 0; k < expected.Length; k++)
+                Assert.True(Math.Abs(expected[k] - together[s][k]) <= tolerance * scale, $"reply {s}, element {k}: {together[s][k]} vs {expected[k]} alone");
+        }
+        Assert.Equal(sequences.Sum(s => s.Count), alone.TokensDecoded);
     }
 }

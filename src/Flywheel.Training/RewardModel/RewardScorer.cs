@@ -26,7 +26,8 @@ public sealed record RewardScorerOptions
 /// <summary>
 /// Scores replies with an exported reward model through llama.cpp: the engine's last-token embedder gives the
 /// final-norm hidden state, the head turns it into a reward. Formatting, tokenization and truncation are the
-/// trainer's, so scores equal the trainer's own (up to llama.cpp's f16 KV cache rounding). Not thread-safe.
+/// trainer's, so scores equal the trainer's own (up to llama.cpp's f16 KV cache rounding). Replies to one prompt scored
+/// in one call share its evaluation: the embedder evaluates what its sequences start with in common once. Not thread-safe.
 /// </summary>
 public sealed class RewardScorer : IDisposable
 {
