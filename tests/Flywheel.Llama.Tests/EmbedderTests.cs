@@ -68,8 +68,7 @@ public class EmbedderTests
     {
         var model = TestModels.PeakedModel;
         var prompt = model.Vocabulary.Tokenize("A prompt that every reply below starts with, as K candidates do: ", addSpecial: true);
-        string[] replies = shortReplies ? ["yes.", "no, not at all.", "", "ünï 🦙 and more"] : ["a", "b", "c", "d"];
-        if (!shortReplies) replies = [.. replies.Select(r => string.Concat(Enumerable.Repeat(r, 70)))];
+        string[] replies = shortReplies ? ["yes.", "no, not at all.", "", "ünï 🦙 and more"] : [.. "abcd".Select(c => new string(c, 70))];
         var sequences = replies.Select(r => (IReadOnlyList<int>)[.. prompt, .. model.Vocabulary.Tokenize(r, addSpecial: false)]).ToArray();
         using var grouped = new LastTokenEmbedder(model, new EmbedderOptions { Sequences = 4, ContextPerSequence = 256, BatchTokens = 256, Threads = 1 });
         var together = grouped.Embed(sequences);
