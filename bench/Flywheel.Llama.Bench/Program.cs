@@ -1,21 +1,19 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Flywheel.Llama;
 using Flywheel.Llama.Gguf;
 using Flywheel.Llama.Sampling;
 
 // Generated tokens/s for P prompts × K candidates × N new tokens on a tiny model, three ways in one run:
 // Flywheel sharing each prompt's KV across its K candidates, Flywheel evaluating the prompt once per candidate, and
-// node-llama-cpp 3.22.1 (same GGUF, same sampling settings, same sequences and threads). Rounds are interleaved and
-// medians reported, so a noisy shared machine affects all three alike.
+// LLamaSharp's own BatchedExecutor with Conversation.Fork (same GGUF, same sampling settings, same sequences and
+// threads). Rounds are interleaved and medians reported, so a noisy shared machine affects all three alike.
 var args_ = ParseArgs(args);
 int prompts = args_.GetValueOrDefault("prompts", 64), k = args_.GetValueOrDefault("k", 8), newTokens = args_.GetValueOrDefault("new-tokens", 128);
 int promptChars = args_.GetValueOrDefault("prompt-chars", 300), sequences = args_.GetValueOrDefault("sequences", 64);
 int threads = args_.GetValueOrDefault("threads", Environment.ProcessorCount), rounds = args_.GetValueOrDefault("rounds", 3);
-bool node = args_.GetValueOrDefault("node", 1) == 1, separateRuns = args_.GetValueOrDefault("separate", 1) == 1;
-// --cuda 1: the model on the GPU (the libraries in cuda/ beside the binaries, or under FLYWHEEL_NATIVE_DIR); node-llama-cpp stays on the CPU, so pass --node 0.
+bool executor = args_.GetValueOrDefault("executor", 1) == 1, separateRuns = args_.GetValueOrDefault("separate", 1) == 1;
+// --cuda 1: the model on the GPU (a build with -p:FlywheelCuda=true, or llama.cpp's CUDA libraries under --lib-dir).
 var device = args_.GetValueOrDefault("cuda", 0) == 1 ? ComputeDevice.Cuda : ComputeDevice.Cpu;
 
 string work = Directory.CreateTempSubdirectory("flywheel-bench-").FullName;
@@ -31,11 +29,8 @@ int contextPerSequence = (promptChars + newTokens + 16 + 255) / 256 * 256;
 var hp = new LlamaHyperparameters { EmbeddingLength = width, Layers = layers, Heads = heads, KvHeads = kvHeads, FeedForwardLength = 3 * width, ContextLength = contextPerSequence };
 TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
 var texts = Enumerable.Range(0, prompts).Select(i => MakePrompt(i, promptChars)).ToArray();
-string promptsPath = Path.Combine(work, "prompts.json");
-// Built as nodes, not serialized by reflection, so that the bench can be published trimmed (see bench/device/).
-File.WriteAllText(promptsPath, new JsonArray([.. texts.Select(t => JsonValue.Create(t))]).ToJsonString());
 
-LlamaBackend.Initialize(new BackendOptions { Device = device });
+LlamaBackend.Initialize(new BackendOptions { Device = device, LibraryDirectory = Environment.GetEnvironmentVariable("FLYWHEEL_NATIVE_DIR") });
 using var model = LlamaModel.Load(modelPath);
 Console.WriteLine($"model: {model.ParameterCount:N0} parameters ({hp.Layers} layers, {hp.EmbeddingLength} wide, {heads}/{kvHeads} heads); {prompts} prompts of {promptChars} bytes (~{promptChars} tokens) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
 var sampling = new SamplingOptions { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f, MaxNewTokens = newTokens };
@@ -47,15 +42,19 @@ var requests = texts.Select((t, i) => new GenerationRequest
     Seed = (ulong)i,
 }).ToArray();
 
-string nodeDir = Path.Combine(AppContext.BaseDirectory, "node");
-if (node) EnsureNodePackages(nodeDir);
-
-var results = new Dictionary<string, List<double>> { ["shared"] = [], ["separate"] = [], ["node"] = [] };
+int batch = args_.GetValueOrDefault("batch", 512);
+var results = new Dictionary<string, List<double>> { ["shared"] = [], ["separate"] = [], ["executor"] = [] };
 for (int round = 0; round < rounds; round++)
 {
     results["shared"].Add(await Flywheel(sharePrompt: true));
     if (separateRuns) results["separate"].Add(await Flywheel(sharePrompt: false));
-    if (node) results["node"].Add(Node());
+    if (executor) results["executor"].Add(await LLamaSharpBatched.RunAsync(modelPath, requests.Select(r => r.PromptTokens.Select(t => (LLama.Native.LLamaToken)t).ToArray()).ToArray(),
+        k, newTokens, sequences, contextPerSequence, batch, threads,
+        (prompt, candidate) => new LLama.Sampling.DefaultSamplingPipeline
+        {
+            Temperature = sampling.Temperature, TopK = sampling.TopK, TopP = sampling.TopP, MinP = sampling.MinP,
+            Seed = GenerationRequest.CandidateSeed((ulong)prompt, candidate),
+        }));
     Console.WriteLine($"round {round + 1}: " + string.Join(", ", results.Where(r => r.Value.Count > round).Select(r => $"{r.Key} {r.Value[round]:N0} tok/s")));
 }
 double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
@@ -65,45 +64,19 @@ Console.WriteLine($"| engine | generated tok/s (median of {rounds}) | ratio |");
 Console.WriteLine("| --- | --- | --- |");
 Console.WriteLine($"| Flywheel, prompt KV shared across K | {shared:N0} | 1.00 |");
 if (separateRuns) Console.WriteLine($"| Flywheel, prompt evaluated per candidate | {Median(results["separate"]):N0} | shared is {shared / Median(results["separate"]):F2}× |");
-if (node) Console.WriteLine($"| node-llama-cpp 3.22.1 | {Median(results["node"]):N0} | shared is {shared / Median(results["node"]):F2}× |");
+if (executor) Console.WriteLine($"| LLamaSharp 0.30.0 BatchedExecutor + Fork | {Median(results["executor"]):N0} | shared is {shared / Median(results["executor"]):F2}× |");
 Directory.Delete(work, true);
 
 async Task<double> Flywheel(bool sharePrompt)
 {
     using var sampler = new BatchedSampler(model, new BatchedSamplerOptions
     {
-        Sequences = sequences, ContextPerSequence = contextPerSequence, BatchTokens = args_.GetValueOrDefault("batch", 512), Threads = threads, SharePromptKv = sharePrompt,
+        Sequences = sequences, ContextPerSequence = contextPerSequence, BatchTokens = batch, Threads = threads, SharePromptKv = sharePrompt,
     });
     var clock = Stopwatch.StartNew();
     long generated = 0;
     await foreach (var r in sampler.GenerateAsync(requests)) generated += r.Candidates.Sum(c => c.TokenCount);
     return generated / clock.Elapsed.TotalSeconds;
-}
-
-double Node()
-{
-    var psi = new ProcessStartInfo("node", [Path.Combine(nodeDir, "sample.mjs"), modelPath, promptsPath, $"{k}", $"{newTokens}", $"{sequences}", $"{threads}", $"{contextPerSequence}"])
-    {
-        RedirectStandardOutput = true,
-        WorkingDirectory = nodeDir,
-    };
-    using var p = Process.Start(psi)!;
-    string last = p.StandardOutput.ReadToEnd().Trim().Split('\n')[^1];
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException($"node-llama-cpp run failed with exit code {p.ExitCode}");
-    var doc = JsonDocument.Parse(last).RootElement;
-    return doc.GetProperty("generated").GetDouble() / doc.GetProperty("seconds").GetDouble();
-}
-
-static void EnsureNodePackages(string dir)
-{
-    if (Directory.Exists(Path.Combine(dir, "node_modules", "node-llama-cpp"))) return;
-    // Only the CPU prebuilt binaries: --omit=optional skips the CUDA and Vulkan packages, which this run does not use.
-    var psi = new ProcessStartInfo("npm", ["install", "--omit=optional", "--no-save", "--no-audit", "--no-fund"]) { WorkingDirectory = dir };
-    psi.Environment["NODE_LLAMA_CPP_SKIP_DOWNLOAD"] = "true";
-    using var p = Process.Start(psi)!;
-    p.WaitForExit();
-    if (p.ExitCode != 0) throw new InvalidOperationException("npm install of node-llama-cpp failed");
 }
 
 static string MakePrompt(int i, int chars)

@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
-using Flywheel.Llama.Native;
+using System.Runtime.CompilerServices;
+using LLama.Native;
 
 namespace Flywheel.Llama;
 
@@ -8,48 +8,73 @@ public sealed record BackendOptions
 {
     public ComputeDevice Device { get; init; } = ComputeDevice.Auto;
 
-    /// <summary>The folder holding the native libraries; default: beside the application (or FLYWHEEL_NATIVE_DIR).</summary>
+    /// <summary>A folder to search for llama.cpp's libraries before LLamaSharp's runtimes/ folders beside the application.</summary>
     public string? LibraryDirectory { get; init; }
 
     /// <summary>Receives llama.cpp's and ggml's warnings and errors; default: dropped (they are kept for exception messages).</summary>
     public Action<string>? Log { get; init; }
 }
 
-/// <summary>A compute device ggml found.</summary>
-public sealed record BackendDevice(string Name, string Description, bool IsGpu, long FreeMemory, long TotalMemory);
+/// <summary>A compute device ggml registered.</summary>
+public sealed record BackendDevice(string Name, bool IsGpu);
 
-/// <summary>One-time process-wide setup of llama.cpp and ggml: which libraries, which backends, where logs go.</summary>
-public static unsafe class LlamaBackend
+/// <summary>
+/// One-time process-wide setup of llama.cpp through LLamaSharp: which build of its libraries (CPU, or CUDA when the
+/// CUDA backend package was built in and a GPU is asked for), and where its log goes.
+/// </summary>
+public static partial class LlamaBackend
 {
     private static readonly Lock Gate = new();
-    private static bool _initialized;
+    private static volatile StrongBox<ComputeDevice>? _device;
     private static Action<string>? _log;
 
     [ThreadStatic] private static string? _firstError;
     [ThreadStatic] private static System.Text.StringBuilder? _pending;
 
-    /// <summary>Initializes the backend once; later calls with the same device are no-ops.</summary>
+    /// <summary>Loads llama.cpp once; later calls must ask for the same device (a process loads one build).</summary>
     public static void Initialize(BackendOptions? options = null)
     {
         options ??= new BackendOptions();
         lock (Gate)
         {
-            NativeLibraryLoader.Choose(options.Device, options.LibraryDirectory);
             _log = options.Log ?? _log;
-            if (_initialized) return;
-            LlamaNative.llama_log_set(&OnLog, IntPtr.Zero);
-            GgmlNative.ggml_backend_load_all_from_path(NativeLibraryLoader.Directory!);
-            LlamaNative.llama_backend_init();
-            _initialized = true;
-            if (options.Device == ComputeDevice.Cuda && !Devices.Any(d => d.IsGpu))
-                throw new LlamaException("--device cuda was asked for, but ggml found no CUDA GPU (is the NVIDIA driver and CUDA 13 runtime installed?).");
+            if (_device?.Value is { } loaded)
+            {
+                if (options.Device != ComputeDevice.Auto && options.Device != loaded)
+                    throw new LlamaException($"llama.cpp is already loaded for {loaded}; one process cannot switch to {options.Device}.");
+                return;
+            }
+            // ggml reads this on abort: without it, it tries to attach gdb for a backtrace.
+            _ = setenv("GGML_NO_BACKTRACE", "1", 1);
+            var config = NativeLibraryConfig.All
+                .WithCuda(options.Device != ComputeDevice.Cpu)
+                .WithVulkan(false)
+                .WithAutoFallback(options.Device != ComputeDevice.Cuda)
+                .WithLogCallback(OnLog);
+            if (options.LibraryDirectory is not null) config.WithSearchDirectory(options.LibraryDirectory);
+            try
+            {
+                NativeApi.llama_empty_call();
+            }
+            catch (Exception e) when (e is DllNotFoundException or LLama.Exceptions.RuntimeError or TypeInitializationException)
+            {
+                throw new LlamaException($"llama.cpp's libraries could not be loaded ({Innermost(e).Message.Split('\n')[0].Trim()}); they come with the LLamaSharp.Backend.* packages: build the project with 'dotnet build'.", e);
+            }
+            bool cuda = NativeApi.GetLoadedNativeLibrary(NativeLibraryName.LLama)?.Metadata?.UseCuda == true;
+            if (options.Device == ComputeDevice.Cuda && !(cuda && Devices.Any(d => d.IsGpu)))
+                throw new LlamaException(cuda
+                    ? "--device cuda was asked for, but ggml found no CUDA GPU (are the NVIDIA driver and the CUDA 12 runtime installed?)."
+                    : "--device cuda was asked for, but this build has no CUDA libraries; build with -p:FlywheelCuda=true.");
+            _device = new StrongBox<ComputeDevice>(cuda ? ComputeDevice.Cuda : ComputeDevice.Cpu);
         }
     }
 
     internal static void EnsureInitialized()
     {
-        if (!Volatile.Read(ref _initialized)) Initialize();
+        if (_device is null) Initialize();
     }
+
+    private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
 
     /// <summary>True when the libraries in use are the CUDA build and a GPU was found.</summary>
     public static bool IsGpuAvailable
@@ -57,27 +82,41 @@ public static unsafe class LlamaBackend
         get
         {
             EnsureInitialized();
-            return NativeLibraryLoader.IsCuda && Devices.Any(d => d.IsGpu);
+            return _device?.Value == ComputeDevice.Cuda;
         }
     }
 
-    /// <summary>The devices ggml registered, GPUs first when present.</summary>
+    /// <summary>The devices ggml registered, GPUs first.</summary>
     public static IReadOnlyList<BackendDevice> Devices
     {
         get
         {
             EnsureInitialized();
             var list = new List<BackendDevice>();
-            for (nuint i = 0; i < GgmlNative.ggml_backend_dev_count(); i++)
+            for (nuint i = 0; i < NativeApi.ggml_backend_dev_count(); i++)
             {
-                IntPtr dev = GgmlNative.ggml_backend_dev_get(i);
-                GgmlNative.ggml_backend_dev_memory(dev, out nuint free, out nuint total);
-                var type = GgmlNative.ggml_backend_dev_type(dev);
-                list.Add(new BackendDevice(LlamaNative.Utf8(GgmlNative.ggml_backend_dev_name(dev)) ?? "?",
-                    LlamaNative.Utf8(GgmlNative.ggml_backend_dev_description(dev)) ?? "",
-                    type is GgmlBackendDeviceType.Gpu or GgmlBackendDeviceType.IntegratedGpu, (long)free, (long)total));
+                string name = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeApi.ggml_backend_dev_name(NativeApi.ggml_backend_dev_get(i))) ?? "?";
+                list.Add(new BackendDevice(name, name.StartsWith("CUDA", StringComparison.OrdinalIgnoreCase)));
             }
             return list.OrderByDescending(d => d.IsGpu).ToList();
+        }
+    }
+
+    /// <summary>
+    /// The folder llama.cpp's libraries were loaded from (the CPU variant LLamaSharp chose for this processor); the
+    /// trainer's ggml bindings load libggml-base from the same folder, so the process holds one ggml.
+    /// </summary>
+    internal static string NativeLibraryDirectory
+    {
+        get
+        {
+            EnsureInitialized();
+            foreach (string line in File.ReadLines("/proc/self/maps"))
+            {
+                int at = line.IndexOf('/', StringComparison.Ordinal);
+                if (at >= 0 && line.EndsWith("/libllama.so", StringComparison.Ordinal)) return Path.GetDirectoryName(line[at..])!;
+            }
+            throw new LlamaException("libllama.so is not mapped into this process although LLamaSharp reported it loaded");
         }
     }
 
@@ -115,23 +154,25 @@ public static unsafe class LlamaBackend
         return e;
     }
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
-    private static void OnLog(GgmlLogLevel level, byte* text, IntPtr userData)
+    private static void OnLog(LLamaLogLevel level, string text)
     {
-        string s = LlamaNative.Utf8(text) ?? "";
-        if (level == GgmlLogLevel.Cont)
+        if (level == LLamaLogLevel.Continue)
         {
-            _pending?.Append(s);
+            _pending?.Append(text);
         }
         else
         {
-            _pending = level >= GgmlLogLevel.Warn ? new System.Text.StringBuilder(s) : null;
+            _pending = level >= LLamaLogLevel.Warning ? new System.Text.StringBuilder(text) : null;
         }
-        if (_pending is null || !s.EndsWith('\n')) return;
+        if (_pending is null || !text.EndsWith('\n')) return;
         string line = _pending.ToString().Trim();
         _pending = null;
-        if (level == GgmlLogLevel.Error || line.Contains("error", StringComparison.OrdinalIgnoreCase) || line.Contains("failed", StringComparison.OrdinalIgnoreCase))
+        if (level == LLamaLogLevel.Error || line.Contains("error", StringComparison.OrdinalIgnoreCase) || line.Contains("failed", StringComparison.OrdinalIgnoreCase))
             _firstError ??= line;
         _log?.Invoke(line);
     }
+
+    // Environment.SetEnvironmentVariable does not reach the native environment on Unix.
+    [System.Runtime.InteropServices.LibraryImport("libc", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
 }

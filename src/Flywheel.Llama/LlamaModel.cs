@@ -1,42 +1,49 @@
 using Flywheel.Llama.Gguf;
-using Flywheel.Llama.Native;
+using LLama.Exceptions;
+using LLama.Native;
 
 namespace Flywheel.Llama;
 
-/// <summary>A GGUF model loaded by llama.cpp: its metadata, vocabulary and chat template. Thread-safe for reading.</summary>
-public sealed unsafe class LlamaModel : IDisposable
+/// <summary>A GGUF model loaded by llama.cpp (through LLamaSharp): its metadata, vocabulary and chat template. Thread-safe for reading.</summary>
+public sealed class LlamaModel : IDisposable
 {
     private readonly SafeLlamaModelHandle _handle;
     private readonly Lazy<IReadOnlyDictionary<string, string>> _metadata;
 
-    private LlamaModel(string path, SafeLlamaModelHandle handle)
+    private LlamaModel(string path, SafeLlamaModelHandle handle, GgufFile gguf)
     {
         Path = path;
         _handle = handle;
-        Vocabulary = new LlamaVocabulary(this, LlamaNative.llama_model_get_vocab(handle));
+        Vocabulary = new LlamaVocabulary(this, gguf);
         _metadata = new Lazy<IReadOnlyDictionary<string, string>>(ReadMetadata);
+        // llama.cpp reads no hyperparameters for a vocabulary-only load: the training context comes from the file.
+        TrainingContextLength = gguf.Architecture is { } arch && gguf.Metadata.TryGetValue($"{arch}.context_length", out var ctx)
+            ? (int)Math.Min(ctx.AsInt64(), int.MaxValue)
+            : handle.ContextSize;
     }
 
     public string Path { get; }
     public LlamaVocabulary Vocabulary { get; }
+
+    /// <summary>The LLamaSharp handle; contexts made from it keep it alive until they are disposed.</summary>
     internal SafeLlamaModelHandle Handle => _handle;
 
-    public int EmbeddingLength => LlamaNative.llama_model_n_embd(_handle);
-    public int LayerCount => LlamaNative.llama_model_n_layer(_handle);
-    public int TrainingContextLength => LlamaNative.llama_model_n_ctx_train(_handle);
-    public long ParameterCount => (long)LlamaNative.llama_model_n_params(_handle);
-    public long SizeInBytes => (long)LlamaNative.llama_model_size(_handle);
-    public string Description => LlamaNative.ReadString((b, n) => LlamaNative.llama_model_desc(_handle, b, n));
+    public int EmbeddingLength => _handle.EmbeddingSize;
+    public int LayerCount => _handle.LayerCount;
+    public int TrainingContextLength { get; }
+    public long ParameterCount => (long)_handle.ParameterCount;
+    public long SizeInBytes => (long)_handle.SizeInBytes;
+    public string Description => _handle.Description;
 
     /// <summary>All metadata as llama.cpp renders it (arrays abbreviated).</summary>
     public IReadOnlyDictionary<string, string> Metadata => _metadata.Value;
 
     /// <summary>The model's own chat template (tokenizer.chat_template), or null when it has none.</summary>
-    public string? ChatTemplateSource => LlamaNative.Utf8(LlamaNative.llama_model_chat_template(_handle, null));
+    public string? ChatTemplateSource => _handle.GetTemplate(null, strict: false);
 
     /// <summary>
-    /// Loads a GGUF model. The file is checked first (it exists, it is GGUF, llama.cpp knows its architecture), so that
-    /// bad input gives a one-line <see cref="LlamaException"/> naming the file, never a native abort.
+    /// Loads a GGUF model. The file is checked first (it exists, it is GGUF, it names an architecture), so that bad input
+    /// gives a one-line <see cref="LlamaException"/> naming the file, never a native abort.
     /// </summary>
     public static LlamaModel Load(string path, ModelOptions? options = null)
     {
@@ -47,30 +54,34 @@ public sealed unsafe class LlamaModel : IDisposable
         if (gguf.Architecture is null) throw new LlamaException($"{path}: GGUF has no general.architecture");
 
         LlamaBackend.EnsureInitialized();
-        var p = LlamaNative.llama_model_default_params();
+        var p = LLamaModelParams.Default();
         p.n_gpu_layers = options.GpuLayers;
-        p.vocab_only = options.VocabularyOnly ? (byte)1 : (byte)0;
+        p.vocab_only = options.VocabularyOnly;
         LlamaBackend.TakeError();
-        IntPtr handle = LlamaNative.llama_model_load_from_file(path, p);
-        if (handle == IntPtr.Zero)
+        try
+        {
+            return new LlamaModel(path, SafeLlamaModelHandle.LoadFromFile(path, p), gguf);
+        }
+        catch (LoadWeightsFailedException)
         {
             string reason = LlamaBackend.TakeError() ?? "llama.cpp could not load it";
             throw new LlamaException($"{path}: cannot load model (architecture '{gguf.Architecture}'): {reason}");
         }
-        return new LlamaModel(path, new SafeLlamaModelHandle(handle));
     }
 
     private Dictionary<string, string> ReadMetadata()
     {
         var result = new Dictionary<string, string>();
-        int n = LlamaNative.llama_model_meta_count(_handle);
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < _handle.MetadataCount; i++)
         {
-            string key = LlamaNative.ReadString((b, len) => LlamaNative.llama_model_meta_key_by_index(_handle, i, b, len));
-            result[key] = LlamaNative.ReadString((b, len) => LlamaNative.llama_model_meta_val_str_by_index(_handle, i, b, len));
+            if (_handle.MetadataKeyByIndex(i) is not { } key || _handle.MetadataValueByIndex(i) is not { } value) continue;
+            result[Utf8(key.Span)] = Utf8(value.Span);
         }
         return result;
     }
+
+    // LLamaSharp's metadata buffers include llama.cpp's terminating NUL.
+    private static string Utf8(ReadOnlySpan<byte> bytes) => System.Text.Encoding.UTF8.GetString(bytes.TrimEnd((byte)0));
 
     public void Dispose() => _handle.Dispose();
 }

@@ -1,36 +1,32 @@
 using System.Text;
-using Flywheel.Llama.Native;
+using Flywheel.Llama.Gguf;
+using LLama.Native;
 
 namespace Flywheel.Llama;
 
 /// <summary>A model's vocabulary: tokenize and detokenize with llama.cpp's own tokenizer.</summary>
-public sealed unsafe class LlamaVocabulary
+public sealed class LlamaVocabulary
 {
     private readonly LlamaModel _model;
-    private readonly IntPtr _vocab;
+    private readonly SafeLlamaModelHandle.Vocabulary _vocab;
+    private readonly string[]? _texts;
+    private readonly bool _addsSpacePrefix;
 
-    internal LlamaVocabulary(LlamaModel model, IntPtr vocab)
+    internal LlamaVocabulary(LlamaModel model, GgufFile gguf)
     {
         _model = model;
-        _vocab = vocab;
-        Count = LlamaNative.llama_vocab_n_tokens(vocab);
-        Bos = LlamaNative.llama_vocab_bos(vocab);
-        Eos = LlamaNative.llama_vocab_eos(vocab);
-        Eot = LlamaNative.llama_vocab_eot(vocab);
-        AddsBos = LlamaNative.llama_vocab_get_add_bos(vocab);
-        AddsEos = LlamaNative.llama_vocab_get_add_eos(vocab);
+        _vocab = model.Handle.Vocab;
+        Count = _vocab.Count;
+        Bos = _vocab.BOS is { } bos ? (int)bos : -1;
+        Eos = _vocab.EOS is { } eos ? (int)eos : -1;
+        Eot = _vocab.EOT is { } eot ? (int)eot : -1;
+        AddsBos = _vocab.ShouldAddBOS;
+        AddsEos = _vocab.ShouldAddEOS;
+        _texts = gguf.Metadata.GetValueOrDefault("tokenizer.ggml.tokens")?.Value as string[];
         // As llama.cpp decides it: SentencePiece vocabularies prefix a space unless the GGUF says not to.
-        _addsSpacePrefix = new Lazy<bool>(() =>
-        {
-            bool spm = LlamaNative.llama_vocab_type(vocab) == 1;
-            string? flag = model.Metadata.GetValueOrDefault("tokenizer.ggml.add_space_prefix");
-            return spm ? flag != "false" : flag == "true";
-        });
+        bool? flag = gguf.Metadata.GetValueOrDefault("tokenizer.ggml.add_space_prefix")?.Value as bool?;
+        _addsSpacePrefix = _vocab.Type == LLamaVocabType.SentencePiece ? flag != false : flag == true;
     }
-
-    private readonly Lazy<bool> _addsSpacePrefix;
-
-    internal IntPtr Handle => _vocab;
 
     public int Count { get; }
 
@@ -48,15 +44,15 @@ public sealed unsafe class LlamaVocabulary
     public bool AddsEos { get; }
 
     /// <summary>True for tokens that end generation (EOS, EOT and the like).</summary>
-    public bool IsEndOfGeneration(int token) => LlamaNative.llama_vocab_is_eog(_vocab, token);
+    public bool IsEndOfGeneration(int token) => ((LLamaToken)token).IsEndOfGeneration(_vocab);
 
-    public bool IsControl(int token) => LlamaNative.llama_vocab_is_control(_vocab, token);
+    public bool IsControl(int token) => ((LLamaToken)token).IsControl(_vocab);
 
-    /// <summary>The token's text as stored in the vocabulary (e.g. "Ġthe" for byte-level BPE).</summary>
+    /// <summary>The token's text as stored in the vocabulary (e.g. "Ġthe" for byte-level BPE), from the GGUF's token list.</summary>
     public string TokenText(int token)
     {
         CheckToken(token);
-        return LlamaNative.Utf8(LlamaNative.llama_vocab_get_text(_vocab, token)) ?? "";
+        return _texts is not null && token < _texts.Length ? _texts[token] : "";
     }
 
     /// <summary>
@@ -67,41 +63,31 @@ public sealed unsafe class LlamaVocabulary
     public int[] Tokenize(string text, bool addSpecial = false, bool parseSpecial = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        byte[] utf8 = Encoding.UTF8.GetBytes(text);
-        int capacity = utf8.Length + 8;
-        while (true)
-        {
-            var tokens = new int[capacity];
-            int n;
-            fixed (byte* t = utf8)
-            fixed (int* o = tokens)
-                n = LlamaNative.llama_tokenize(_vocab, t, utf8.Length, o, capacity, addSpecial, parseSpecial);
-            if (n == int.MinValue) throw new LlamaException($"text of {utf8.Length} bytes gives more tokens than fit in an int");
-            if (n < 0)
-            {
-                capacity = -n;
-                continue;
-            }
-            // A chat template that writes the BOS text itself, tokenized with add_special, would give BOS BOS.
-            if (addSpecial && n >= 2 && Bos >= 0 && tokens[0] == Bos && tokens[1] == Bos)
-                return tokens.AsSpan(1, n - 1).ToArray();
-            return tokens.AsSpan(0, n).ToArray();
-        }
+        var tokens = _model.Handle.Tokenize(text, addSpecial, parseSpecial, Encoding.UTF8);
+        int skip = 0;
+        // A chat template that writes the BOS text itself, tokenized with add_special, would give BOS BOS.
+        if (addSpecial && tokens.Length >= 2 && Bos >= 0 && (int)tokens[0] == Bos && (int)tokens[1] == Bos) skip = 1;
+        var result = new int[tokens.Length - skip];
+        for (int i = 0; i < result.Length; i++) result[i] = (int)tokens[i + skip];
+        return result;
     }
 
     /// <summary>The raw bytes of one token (special tokens render as their text only when <paramref name="special"/>).</summary>
-    public byte[] TokenBytes(int token, bool special = false) => TokenBytes(token, special, lstrip: 0);
+    public byte[] TokenBytes(int token, bool special = false)
+    {
+        Span<byte> buffer = stackalloc byte[128];
+        return TokenBytes(token, special, lstrip: 0, buffer).ToArray();
+    }
 
-    private byte[] TokenBytes(int token, bool special, int lstrip)
+    /// <summary>Writes one token's bytes into <paramref name="buffer"/> when they fit; returns them (in a new array when not).</summary>
+    internal ReadOnlySpan<byte> TokenBytes(int token, bool special, int lstrip, Span<byte> buffer)
     {
         CheckToken(token);
-        Span<byte> buffer = stackalloc byte[128];
-        int n;
-        fixed (byte* b = buffer) n = LlamaNative.llama_token_to_piece(_vocab, token, b, buffer.Length, lstrip, special);
-        if (n >= 0) return buffer[..n].ToArray();
+        int n = NativeApi.llama_token_to_piece(_vocab, token, buffer, lstrip, special);
+        if (n >= 0) return buffer[..n];
         var big = new byte[-n];
-        fixed (byte* b = big) n = LlamaNative.llama_token_to_piece(_vocab, token, b, big.Length, lstrip, special);
-        return big.AsSpan(0, n).ToArray();
+        n = NativeApi.llama_token_to_piece(_vocab, token, big, lstrip, special);
+        return big.AsSpan(0, n);
     }
 
     /// <summary>
@@ -111,7 +97,9 @@ public sealed unsafe class LlamaVocabulary
     public string Detokenize(ReadOnlySpan<int> tokens, bool special = false)
     {
         var bytes = new List<byte>(tokens.Length * 4);
-        for (int i = 0; i < tokens.Length; i++) bytes.AddRange(TokenBytes(tokens[i], special, lstrip: i == 0 && _addsSpacePrefix.Value ? 1 : 0));
+        Span<byte> buffer = stackalloc byte[128];
+        for (int i = 0; i < tokens.Length; i++)
+            bytes.AddRange(TokenBytes(tokens[i], special, lstrip: i == 0 && _addsSpacePrefix ? 1 : 0, buffer));
         return Encoding.UTF8.GetString(bytes.ToArray());
     }
 

@@ -1,6 +1,7 @@
 using Flywheel.Llama.Embedding;
 using Flywheel.Llama.Gguf;
-using Flywheel.Llama.Native;
+using Flywheel.Llama.Contexts;
+using LLama.Native;
 
 namespace Flywheel.Llama.Tests;
 
@@ -9,13 +10,13 @@ public class EmbedderTests
     private static readonly string[] Texts = ["Hello there.", "A longer sequence of text for the embedder to read.", "x", "ünï 🦙"];
 
     /// <summary>llama.cpp's own last-token logits, from a plain generation context.</summary>
-    private static unsafe float[] Logits(LlamaModel model, int[] tokens)
+    private static float[] Logits(LlamaModel model, int[] tokens)
     {
-        using var ctx = LlamaContext.Create(model, 1, 256, 256, 1, embeddings: false);
-        using var batch = new SafeLlamaBatchHandle(256, 1);
-        for (int i = 0; i < tokens.Length; i++) batch.Add(tokens[i], i, 0, i == tokens.Length - 1);
-        LlamaContext.Decode(ctx, batch);
-        return new ReadOnlySpan<float>(LlamaNative.llama_get_logits_ith(ctx, tokens.Length - 1), model.Vocabulary.Count).ToArray();
+        using var ctx = EngineContext.Create(model, 1, 256, 256, 1, embeddings: false);
+        var batch = new LLamaBatch();
+        for (int i = 0; i < tokens.Length; i++) batch.Add(tokens[i], i, (LLamaSeqId)0, i == tokens.Length - 1);
+        EngineContext.Decode(ctx, batch);
+        return ctx.GetLogitsIth(tokens.Length - 1)[..model.Vocabulary.Count].ToArray();
     }
 
     [Fact]

@@ -62,8 +62,7 @@ public class GgufTests
     [Fact]
     public unsafe void The_type_table_matches_ggml()
     {
-        LlamaBackend.EnsureInitialized();
-        IntPtr lib = NativeLibrary.Load(Path.Combine(Native.NativeLibraryLoader.Directory!, "libggml-base.so"));
+        IntPtr lib = NativeLibrary.Load(Path.Combine(LlamaBackend.NativeLibraryDirectory, "libggml-base.so"));
         var blockSize = (delegate* unmanaged<int, long>)NativeLibrary.GetExport(lib, "ggml_blck_size");
         var typeSize = (delegate* unmanaged<int, nuint>)NativeLibrary.GetExport(lib, "ggml_type_size");
         foreach (GgmlType t in Enum.GetValues<GgmlType>())

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Flywheel.Llama;
 using Flywheel.Llama.Chat;
 using Flywheel.Llama.Gguf;
-using Flywheel.Llama.Native;
+using Flywheel.Training.Native;
 using Flywheel.Training.Data;
 using Flywheel.Training.Graph;
 using Flywheel.Training.Optimization;

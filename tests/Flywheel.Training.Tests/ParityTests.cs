@@ -1,6 +1,7 @@
 using Flywheel.Llama;
 using Flywheel.Llama.Gguf;
-using Flywheel.Llama.Native;
+using Flywheel.Llama.Contexts;
+using LLama.Native;
 using Flywheel.Training.Graph;
 using Xunit.Abstractions;
 
@@ -15,33 +16,31 @@ public class ParityTests(ITestOutputHelper output)
     /// A llama.cpp context that keeps K and V in f32: its default f16 cache rounds them (about 3e-3 relative on these
     /// logits), which would hide a real difference in the graph.
     /// </summary>
-    internal static SafeLlamaContextHandle F32Context(LlamaModel model, bool embeddings)
+    internal static SafeLLamaContextHandle F32Context(LlamaModel model, bool embeddings)
     {
-        var p = LlamaNative.llama_context_default_params();
+        var p = LLamaContextParams.Default();
         p.n_ctx = 256;
         p.n_batch = p.n_ubatch = 256;
         p.n_threads = p.n_threads_batch = 1;
-        p.type_k = p.type_v = 0; // GGML_TYPE_F32
-        p.flash_attn_type = LlamaFlashAttnType.Disabled;
-        p.embeddings = embeddings ? (byte)1 : (byte)0;
-        if (embeddings) p.pooling_type = LlamaPoolingType.Last;
-        IntPtr ctx = LlamaNative.llama_init_from_model(model.Handle, p);
-        Assert.NotEqual(IntPtr.Zero, ctx);
-        return new SafeLlamaContextHandle(ctx);
+        p.type_k = p.type_v = GGMLType.GGML_TYPE_F32;
+        p.llama_flash_attn_type = LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED;
+        p.embeddings = embeddings;
+        if (embeddings) p.llama_pooling_type = LLamaPoolingType.Last;
+        return EngineContext.Create(model, p, "256 tokens with an f32 KV cache");
     }
 
     /// <summary>llama.cpp's logits for every position and its last-token final-norm hidden state (LAST pooling).</summary>
-    private static unsafe (float[][] Logits, float[] Hidden) LlamaCpp(LlamaModel model, int[] tokens)
+    private static (float[][] Logits, float[] Hidden) LlamaCpp(LlamaModel model, int[] tokens)
     {
-        using var batch = new SafeLlamaBatchHandle(256, 1);
+        var batch = new LLamaBatch();
         using var ctx = F32Context(model, embeddings: false);
-        for (int i = 0; i < tokens.Length; i++) batch.Add(tokens[i], i, 0, true);
-        LlamaContext.Decode(ctx, batch);
+        for (int i = 0; i < tokens.Length; i++) batch.Add(tokens[i], i, (LLamaSeqId)0, true);
+        EngineContext.Decode(ctx, batch);
         int v = model.Vocabulary.Count;
-        var logits = Enumerable.Range(0, tokens.Length).Select(i => new ReadOnlySpan<float>(LlamaNative.llama_get_logits_ith(ctx, i), v).ToArray()).ToArray();
+        var logits = Enumerable.Range(0, tokens.Length).Select(i => ctx.GetLogitsIth(i)[..v].ToArray()).ToArray();
         using var embed = F32Context(model, embeddings: true);
-        LlamaContext.Decode(embed, batch);
-        var hidden = new ReadOnlySpan<float>(LlamaNative.llama_get_embeddings_seq(embed, 0), model.EmbeddingLength).ToArray();
+        EngineContext.Decode(embed, batch);
+        var hidden = embed.GetEmbeddingsSeq((LLamaSeqId)0)[..model.EmbeddingLength].ToArray();
         return (logits, hidden);
     }
 

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Flywheel.Llama.Native;
+using LLama.Native;
 
 namespace Flywheel.Llama.Chat;
 
@@ -30,10 +30,11 @@ public sealed unsafe class ChatTemplate
         get
         {
             LlamaBackend.EnsureInitialized();
-            int n = LlamaNative.llama_chat_builtin_templates(null, 0);
+            // LLamaSharp declares the out-array as char**; llama.cpp fills it with UTF-8 C strings.
+            int n = NativeApi.llama_chat_builtin_templates(null, 0);
             var names = new IntPtr[n];
-            fixed (IntPtr* p = names) n = LlamaNative.llama_chat_builtin_templates((byte**)p, (nuint)n);
-            return names.Take(n).Select(p => LlamaNative.Utf8((byte*)p)!).ToArray();
+            fixed (IntPtr* p = names) n = NativeApi.llama_chat_builtin_templates((char**)p, (nuint)n);
+            return names.Take(n).Select(p => Marshal.PtrToStringUTF8(p)!).ToArray();
         }
     }
 
@@ -64,21 +65,21 @@ public sealed unsafe class ChatTemplate
         var handles = new List<GCHandle>(messages.Count * 2);
         try
         {
-            var chat = new LlamaChatMessage[messages.Count];
+            var chat = new LLamaChatMessage[messages.Count];
             int total = 0;
             for (int i = 0; i < messages.Count; i++)
             {
-                chat[i] = new LlamaChatMessage { role = Pin(messages[i].Role, handles), content = Pin(messages[i].Content, handles) };
+                chat[i] = new LLamaChatMessage { role = Pin(messages[i].Role, handles), content = Pin(messages[i].Content, handles) };
                 total += messages[i].Role.Length + messages[i].Content.Length;
             }
             var buffer = new byte[total * 4 + 256];
             fixed (byte* tmpl = _source)
-            fixed (LlamaChatMessage* c = chat)
+            fixed (LLamaChatMessage* c = chat)
             {
                 while (true)
                 {
                     int n;
-                    fixed (byte* b = buffer) n = LlamaNative.llama_chat_apply_template(tmpl, c, (nuint)chat.Length, addAssistantPrompt, b, buffer.Length);
+                    fixed (byte* b = buffer) n = NativeApi.llama_chat_apply_template(tmpl, c, (nuint)chat.Length, addAssistantPrompt, b, buffer.Length);
                     if (n < 0) throw new LlamaException($"chat template ({Description}) is not one llama.cpp supports; name a built-in one: {string.Join(", ", BuiltInNames)}");
                     if (n <= buffer.Length) return Encoding.UTF8.GetString(buffer, 0, n);
                     buffer = new byte[n];

@@ -1,4 +1,5 @@
-using Flywheel.Llama.Native;
+using Flywheel.Llama.Contexts;
+using LLama.Native;
 
 namespace Flywheel.Llama.Embedding;
 
@@ -26,8 +27,8 @@ public sealed class LastTokenEmbedder : IDisposable
 {
     private readonly LlamaModel _model;
     private readonly EmbedderOptions _options;
-    private readonly SafeLlamaContextHandle _ctx;
-    private readonly SafeLlamaBatchHandle _batch;
+    private readonly SafeLLamaContextHandle _ctx;
+    private readonly LLamaBatch _batch = new();
 
     public LastTokenEmbedder(LlamaModel model, EmbedderOptions? options = null)
     {
@@ -36,10 +37,9 @@ public sealed class LastTokenEmbedder : IDisposable
         _options = options ?? new EmbedderOptions();
         if (_options.BatchTokens < _options.ContextPerSequence)
             throw new ArgumentException($"batch tokens ({_options.BatchTokens}) must hold the longest sequence ({_options.ContextPerSequence}): a sequence is embedded in one call");
-        _ctx = LlamaContext.Create(model, _options.Sequences, _options.ContextPerSequence, _options.BatchTokens,
+        _ctx = EngineContext.Create(model, _options.Sequences, _options.ContextPerSequence, _options.BatchTokens,
             _options.Threads ?? LlamaBackend.DefaultThreadCount, embeddings: true);
-        _batch = new SafeLlamaBatchHandle(_options.BatchTokens, 1);
-        MaxSequenceLength = Math.Min((int)LlamaNative.llama_n_ctx_seq(_ctx), _options.BatchTokens);
+        MaxSequenceLength = Math.Min(EngineContext.ContextPerSequence(_ctx), _options.BatchTokens);
     }
 
     /// <summary>Length of the vectors returned.</summary>
@@ -62,8 +62,8 @@ public sealed class LastTokenEmbedder : IDisposable
             foreach (int t in s)
                 if ((uint)t >= (uint)_model.Vocabulary.Count) throw new ArgumentException($"sequence {i} has token id {t}, outside the vocabulary", nameof(sequences));
         }
+        ObjectDisposedException.ThrowIf(_ctx.IsClosed, this);
         var result = new float[sequences.Count][];
-        IntPtr memory = LlamaNative.llama_get_memory(_ctx);
         for (int first = 0; first < sequences.Count; first += _options.Sequences)
         {
             int count = Math.Min(_options.Sequences, sequences.Count - first);
@@ -71,12 +71,12 @@ public sealed class LastTokenEmbedder : IDisposable
             {
                 int shared = SharedPrefixLength(sequences, first, count);
                 if ((count - 1) * shared < MinTokensSavedBySharing) shared = 0;
-                if (shared > 0) DecodePrefix(memory, sequences[first], shared, count, cancellationToken);
+                if (shared > 0) DecodePrefix(sequences[first], shared, count, cancellationToken);
                 DecodeRest(sequences, first, count, shared, result, cancellationToken);
             }
             finally
             {
-                LlamaNative.llama_memory_clear(memory, true);
+                _ctx.MemoryClear(true);
             }
         }
         return result;
@@ -106,17 +106,17 @@ public sealed class LastTokenEmbedder : IDisposable
     }
 
     /// <summary>Evaluates the shared prefix as sequence 0 and copies its KV cache to the group's other sequences.</summary>
-    private void DecodePrefix(IntPtr memory, IReadOnlyList<int> head, int length, int count, CancellationToken cancellationToken)
+    private void DecodePrefix(IReadOnlyList<int> head, int length, int count, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         _batch.Clear();
-        for (int p = 0; p < length; p++) _batch.Add(head[p], p, 0, false);
+        for (int p = 0; p < length; p++) _batch.Add(head[p], p, (LLamaSeqId)0, false);
         Decode();
-        for (int seq = 1; seq < count; seq++) LlamaNative.llama_memory_seq_cp(memory, 0, seq, -1, -1);
+        for (int seq = 1; seq < count; seq++) _ctx.MemorySequenceCopy((LLamaSeqId)0, (LLamaSeqId)seq, -1, -1);
     }
 
     /// <summary>Evaluates each sequence from <paramref name="from"/> on, as many whole ones per decode call as fit.</summary>
-    private unsafe void DecodeRest(IReadOnlyList<IReadOnlyList<int>> sequences, int first, int count, int from, float[][] result, CancellationToken cancellationToken)
+    private void DecodeRest(IReadOnlyList<IReadOnlyList<int>> sequences, int first, int count, int from, float[][] result, CancellationToken cancellationToken)
     {
         int next = first, end = first + count;
         while (next < end)
@@ -124,31 +124,27 @@ public sealed class LastTokenEmbedder : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             _batch.Clear();
             int start = next;
-            while (next < end && _batch.Count + sequences[next].Count - from <= _batch.Capacity)
+            while (next < end && _batch.TokenCount + sequences[next].Count - from <= _options.BatchTokens)
             {
                 var s = sequences[next];
-                for (int p = from; p < s.Count; p++) _batch.Add(s[p], p, next - first, p == s.Count - 1);
+                for (int p = from; p < s.Count; p++) _batch.Add(s[p], p, (LLamaSeqId)(next - first), p == s.Count - 1);
                 next++;
             }
             Decode();
             for (int i = start; i < next; i++)
             {
-                float* e = LlamaNative.llama_get_embeddings_seq(_ctx, i - first);
-                if (e == null) throw new LlamaException($"{_model.Path}: llama.cpp returned no embedding for sequence {i}");
-                result[i] = new ReadOnlySpan<float>(e, Dimension).ToArray();
+                var e = _ctx.GetEmbeddingsSeq((LLamaSeqId)(i - first));
+                if (e.Length < Dimension) throw new LlamaException($"{_model.Path}: llama.cpp returned no embedding for sequence {i}");
+                result[i] = e[..Dimension].ToArray();
             }
         }
     }
 
     private void Decode()
     {
-        LlamaContext.Decode(_ctx, _batch);
-        TokensDecoded += _batch.Count;
+        EngineContext.Decode(_ctx, _batch);
+        TokensDecoded += _batch.TokenCount;
     }
 
-    public void Dispose()
-    {
-        _batch.Dispose();
-        _ctx.Dispose();
-    }
+    public void Dispose() => _ctx.Dispose();
 }

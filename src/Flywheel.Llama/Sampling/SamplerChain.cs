@@ -1,23 +1,23 @@
-using Flywheel.Llama.Native;
+using LLama.Native;
 
 namespace Flywheel.Llama.Sampling;
 
-/// <summary>Builds llama.cpp sampler chains from <see cref="SamplingOptions"/>.</summary>
+/// <summary>Builds llama.cpp sampler chains (LLamaSharp handles) from <see cref="SamplingOptions"/>.</summary>
 internal static class SamplerChain
 {
-    internal static SafeLlamaSamplerHandle Create(SamplingOptions options, uint seed)
+    internal static SafeLLamaSamplerChainHandle Create(SamplingOptions options, uint seed)
     {
-        var chain = new SafeLlamaSamplerHandle(LlamaNative.llama_sampler_chain_init(new LlamaSamplerChainParams { no_perf = 1 }));
+        var chain = SafeLLamaSamplerChainHandle.Create(new LLamaSamplerChainParams { NoPerf = true });
         if (options.Temperature == 0)
         {
-            LlamaNative.llama_sampler_chain_add(chain, LlamaNative.llama_sampler_init_greedy());
+            chain.AddGreedySampler();
             return chain;
         }
-        if (options.TopK > 0) LlamaNative.llama_sampler_chain_add(chain, LlamaNative.llama_sampler_init_top_k(options.TopK));
-        if (options.TopP < 1) LlamaNative.llama_sampler_chain_add(chain, LlamaNative.llama_sampler_init_top_p(options.TopP, 1));
-        if (options.MinP > 0) LlamaNative.llama_sampler_chain_add(chain, LlamaNative.llama_sampler_init_min_p(options.MinP, 1));
-        LlamaNative.llama_sampler_chain_add(chain, LlamaNative.llama_sampler_init_temp(options.Temperature));
-        LlamaNative.llama_sampler_chain_add(chain, LlamaNative.llama_sampler_init_dist(seed));
+        if (options.TopK > 0) chain.AddTopK(options.TopK);
+        if (options.TopP < 1) chain.AddTopP(options.TopP, 1);
+        if (options.MinP > 0) chain.AddMinP(options.MinP, 1);
+        chain.AddTemperature(options.Temperature);
+        chain.AddDistributionSampler(seed);
         return chain;
     }
 }

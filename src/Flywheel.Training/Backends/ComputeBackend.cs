@@ -1,5 +1,5 @@
 using Flywheel.Llama;
-using Flywheel.Llama.Native;
+using Flywheel.Training.Native;
 using Flywheel.Training.Graph;
 
 namespace Flywheel.Training.Backends;
@@ -22,10 +22,10 @@ internal sealed unsafe class ComputeBackend : IDisposable
         if (device == ComputeDevice.Cuda) LlamaBackend.Initialize(new BackendOptions { Device = ComputeDevice.Cuda });
         else LlamaBackend.EnsureInitialized();
 
-        IntPtr gpuDevice = device == ComputeDevice.Cpu ? IntPtr.Zero : GgmlNative.ggml_backend_dev_by_type(GgmlBackendDeviceType.Gpu);
+        IntPtr gpuDevice = device == ComputeDevice.Cpu ? IntPtr.Zero : GgmlTensorNative.ggml_backend_dev_by_type(GgmlBackendDeviceType.Gpu);
         if (device == ComputeDevice.Cuda && gpuDevice == IntPtr.Zero)
             throw new LlamaException("--device cuda was asked for, but ggml found no GPU");
-        IntPtr cpuDevice = GgmlNative.ggml_backend_dev_by_type(GgmlBackendDeviceType.Cpu);
+        IntPtr cpuDevice = GgmlTensorNative.ggml_backend_dev_by_type(GgmlBackendDeviceType.Cpu);
         if (cpuDevice == IntPtr.Zero) throw new LlamaException("ggml registered no CPU backend (are the native libraries complete?)");
 
         _cpu = Init(cpuDevice, "CPU");
@@ -33,7 +33,7 @@ internal sealed unsafe class ComputeBackend : IDisposable
         if (gpuDevice != IntPtr.Zero) _gpu = Init(gpuDevice, "GPU");
         Primary = _gpu ?? _cpu;
         IsGpu = _gpu is not null;
-        Name = LlamaNative.Utf8(GgmlTensorNative.ggml_backend_name(Primary.DangerousGetHandle())) ?? "?";
+        Name = System.Runtime.InteropServices.Marshal.PtrToStringUTF8((IntPtr)GgmlTensorNative.ggml_backend_name(Primary.DangerousGetHandle())) ?? "?";
         Threads = threads;
 
         // The CPU backend comes last: the scheduler gives each op to the first backend that supports it.

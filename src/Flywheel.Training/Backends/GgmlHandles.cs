@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using Flywheel.Llama;
-using Flywheel.Llama.Native;
+using Flywheel.Training.Native;
 
 namespace Flywheel.Training.Backends;
 

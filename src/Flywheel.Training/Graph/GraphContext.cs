@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
-using Flywheel.Llama.Native;
+using Flywheel.Training.Native;
 using Flywheel.Training.Backends;
-using N = Flywheel.Llama.Native.GgmlTensorNative;
+using N = Flywheel.Training.Native.GgmlTensorNative;
 
 namespace Flywheel.Training.Graph;
 

@@ -1,5 +1,5 @@
 using Flywheel.Llama.Gguf;
-using Flywheel.Llama.Native;
+using Flywheel.Training.Native;
 
 namespace Flywheel.Training.Graph;
 

@@ -2,7 +2,7 @@ using Flywheel.Llama;
 using Flywheel.Llama.Gguf;
 using Flywheel.Training.Backends;
 using Flywheel.Training.Optimization;
-using N = Flywheel.Llama.Native.GgmlTensorNative;
+using N = Flywheel.Training.Native.GgmlTensorNative;
 
 namespace Flywheel.Training.Graph;
 

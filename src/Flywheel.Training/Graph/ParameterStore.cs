@@ -1,6 +1,6 @@
-using Flywheel.Llama.Native;
+using Flywheel.Training.Native;
 using Flywheel.Training.Backends;
-using N = Flywheel.Llama.Native.GgmlTensorNative;
+using N = Flywheel.Training.Native.GgmlTensorNative;
 
 namespace Flywheel.Training.Graph;
 

@@ -1,6 +1,6 @@
 using Flywheel.Training.Backends;
 using Flywheel.Training.Graph;
-using N = Flywheel.Llama.Native.GgmlTensorNative;
+using N = Flywheel.Training.Native.GgmlTensorNative;
 
 namespace Flywheel.Training.Optimization;
 

@@ -1,47 +1,17 @@
 using System.Runtime.InteropServices;
 
-namespace Flywheel.Llama.Native;
-
-/// <summary>ggml_init_params (24 bytes): a context's memory pool.</summary>
-[StructLayout(LayoutKind.Sequential)]
-internal struct GgmlInitParams
-{
-    public nuint mem_size;
-    public IntPtr mem_buffer;
-    public byte no_alloc;
-}
-
-/// <summary>
-/// The leading fields of struct ggml_tensor, which are stable across releases: enough to check where a tensor lives and
-/// its shape. Everything else about a tensor goes through functions.
-/// </summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct GgmlTensorHead
-{
-    public int type;
-    public IntPtr buffer;
-    public fixed long ne[4];
-    public fixed ulong nb[4];
-}
-
-/// <summary>ggml_status.</summary>
-internal enum GgmlStatus
-{
-    AllocFailed = -2,
-    Failed = -1,
-    Success = 0,
-    Aborted = 1,
-}
+namespace Flywheel.Training.Native;
 
 /// <summary>
 /// P/Invoke for ggml's tensors, graphs, automatic differentiation, backends, buffers and the scheduler (ggml.h,
-/// ggml-backend.h, ggml-alloc.h), all exported by libggml-base. Tensors, graphs, contexts and backends are raw pointers
+/// ggml-backend.h, ggml-alloc.h), exported by libggml-base (the device registry by libggml). The trainer's alone: it goes
+/// when training moves to TorchSharp. Tensors, graphs, contexts and backends are raw pointers
 /// here; their owners wrap them in SafeHandles. Several of these functions abort the process on bad shapes
 /// (GGML_ASSERT): callers validate shapes first.
 /// </summary>
 internal static unsafe partial class GgmlTensorNative
 {
-    private const string Base = GgmlNative.BaseLibrary;
+    private const string Base = GgmlLibrary.Base;
 
     // Contexts
     [LibraryImport(Base)] internal static partial IntPtr ggml_init(GgmlInitParams @params);
@@ -98,6 +68,7 @@ internal static unsafe partial class GgmlTensorNative
     [LibraryImport(Base)] internal static partial IntPtr ggml_graph_node(IntPtr graph, int i);
 
     // Backends, buffers
+    [LibraryImport(GgmlLibrary.Registry)] internal static partial IntPtr ggml_backend_dev_by_type(GgmlBackendDeviceType type);
     [LibraryImport(Base, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr ggml_backend_dev_init(IntPtr device, string? @params);
     [LibraryImport(Base)] internal static partial IntPtr ggml_backend_dev_backend_reg(IntPtr device);
     [LibraryImport(Base, StringMarshalling = StringMarshalling.Utf8)] internal static partial IntPtr ggml_backend_reg_get_proc_address(IntPtr reg, string name);

@@ -1,0 +1,54 @@
+namespace Flywheel.Llama.Sampling;
+
+/// <summary>
+/// Pulls requests from the caller's stream and starts each as a <see cref="Job"/> once K slots are free. It waits for
+/// input only when nothing else runs, so a slow producer never stalls the candidates already generating.
+/// </summary>
+internal sealed class Admission(IAsyncEnumerator<GenerationRequest> input, SlotTable slots, BatchedSamplerOptions options,
+    LlamaVocabulary vocab, int contextPerSequence)
+{
+    private Task<bool>? _pendingMove;
+    private GenerationRequest? _waiting;
+
+    public bool InputDone { get; private set; }
+
+    /// <summary>Starts requests while their slots are free, adding them to <paramref name="jobs"/>.</summary>
+    public void Admit(List<Job> jobs)
+    {
+        while (!InputDone)
+        {
+            if (_waiting is null)
+            {
+                _pendingMove ??= input.MoveNextAsync().AsTask();
+                if (!_pendingMove.IsCompleted && jobs.Count > 0) return;
+                bool more = _pendingMove.GetAwaiter().GetResult();
+                _pendingMove = null;
+                if (!more)
+                {
+                    InputDone = true;
+                    return;
+                }
+                _waiting = input.Current;
+                Validate(_waiting);
+            }
+            if (slots.FreeCount < _waiting.Candidates) return;
+            var job = new Job(_waiting, slots.Take(_waiting.Candidates), options.SharePromptKv);
+            slots.Occupy(job);
+            jobs.Add(job);
+            _waiting = null;
+        }
+    }
+
+    private void Validate(GenerationRequest r)
+    {
+        string who = r.Tag is null ? "a request" : $"request '{r.Tag}'";
+        if (r.PromptTokens is null || r.PromptTokens.Count == 0) throw new ArgumentException($"{who} has an empty prompt");
+        if (r.Candidates < 1 || r.Candidates > slots.Count)
+            throw new ArgumentException($"{who} asks for {r.Candidates} candidates; this sampler runs 1 to {slots.Count} sequences");
+        r.Sampling.Validate();
+        foreach (int t in r.PromptTokens)
+            if ((uint)t >= (uint)vocab.Count) throw new ArgumentException($"{who} has token id {t}, outside the vocabulary ({vocab.Count} tokens)");
+        if (r.PromptTokens.Count + r.Sampling.MaxNewTokens > contextPerSequence)
+            throw new LlamaException($"{who}: a prompt of {r.PromptTokens.Count} tokens + {r.Sampling.MaxNewTokens} new tokens exceeds the context of {contextPerSequence} tokens per sequence");
+    }
+}

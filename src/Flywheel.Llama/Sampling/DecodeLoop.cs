@@ -1,0 +1,113 @@
+using System.Threading.Channels;
+using Flywheel.Llama.Contexts;
+using LLama.Native;
+
+namespace Flywheel.Llama.Sampling;
+
+/// <summary>
+/// The sampler's worker: admit requests, lay out a step's batch, decode, sample, hand back finished slots, emit finished
+/// requests; again until the input is done. Runs on one dedicated thread, the only one that touches the context.
+/// </summary>
+internal sealed class DecodeLoop
+{
+    private readonly SafeLLamaContextHandle _ctx;
+    private readonly LlamaVocabulary _vocab;
+    private readonly SlotTable _slots;
+    private readonly Admission _admission;
+    private readonly BatchLayout _layout;
+    private readonly IAsyncEnumerator<GenerationRequest> _input;
+    private readonly ChannelWriter<GenerationResult> _output;
+    private readonly CancellationToken _ct;
+    private readonly Action<TimeSpan> _busy;
+    private readonly List<Job> _jobs = new();
+    private readonly byte[] _scratch = new byte[128];
+
+    public DecodeLoop(SafeLLamaContextHandle ctx, LlamaVocabulary vocab, BatchedSamplerOptions options, int contextPerSequence,
+        IAsyncEnumerable<GenerationRequest> requests, ChannelWriter<GenerationResult> output, Action<TimeSpan> busy, CancellationToken ct)
+    {
+        _ctx = ctx;
+        _vocab = vocab;
+        _slots = new SlotTable(options.Sequences);
+        _layout = new BatchLayout(_slots, options.BatchTokens);
+        _input = requests.GetAsyncEnumerator(ct);
+        _admission = new Admission(_input, _slots, options, vocab, contextPerSequence);
+        _output = output;
+        _busy = busy;
+        _ct = ct;
+    }
+
+    public void Run()
+    {
+        try
+        {
+            while (true)
+            {
+                _ct.ThrowIfCancellationRequested();
+                _admission.Admit(_jobs);
+                if (_jobs.Count == 0)
+                {
+                    if (_admission.InputDone) break;
+                    continue; // Admit waited for input and got none yet
+                }
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                Step();
+                _busy(System.Diagnostics.Stopwatch.GetElapsedTime(start));
+            }
+            _output.TryComplete();
+        }
+        catch (Exception e)
+        {
+            _output.TryComplete(e);
+            throw;
+        }
+        finally
+        {
+            foreach (var job in _jobs) job.Dispose();
+            _ctx.MemoryClear(true);
+            _input.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private void Step()
+    {
+        _layout.Fill(_jobs);
+        EngineContext.Decode(_ctx, _layout.Batch);
+        foreach (int slot in _layout.Placeholders) _ctx.MemorySequenceRemove((LLamaSeqId)slot, -1, -1);
+
+        for (int j = _jobs.Count - 1; j >= 0; j--)
+        {
+            var job = _jobs[j];
+            foreach (var c in job.Candidates)
+                if (c.PendingToken >= 0) Sample(c, c.LogitsIndex);
+            foreach (var feed in job.PromptFeeds)
+            {
+                if (feed.LogitsIndex < 0) continue;
+                foreach (var c in job.Candidates)
+                {
+                    if (c.Feed != feed) continue;
+                    if (c.Slot != feed.Slot) _ctx.MemorySequenceCopy((LLamaSeqId)feed.Slot, (LLamaSeqId)c.Slot, -1, -1);
+                    Sample(c, feed.LogitsIndex);
+                }
+                feed.LogitsIndex = -1;
+            }
+            foreach (var feed in job.PromptFeeds)
+                if (feed.Done) _slots.FeedDone(feed);
+            job.PromptFeeds.RemoveAll(f => f.Done);
+            foreach (var c in job.Candidates)
+            {
+                if (!c.Finished || c.Released) continue;
+                _ctx.MemorySequenceRemove((LLamaSeqId)c.Slot, -1, -1);
+                _slots.Release(c);
+            }
+            if (job.Done)
+            {
+                _jobs.RemoveAt(j);
+                var result = job.ToResult();
+                job.Dispose();
+                if (!_output.TryWrite(result)) _output.WriteAsync(result, _ct).AsTask().GetAwaiter().GetResult();
+            }
+        }
+    }
+
+    private void Sample(Candidate c, int logitsIndex) => c.Accept((int)c.Sampler.Sample(_ctx, logitsIndex), _vocab, _scratch);
+}
