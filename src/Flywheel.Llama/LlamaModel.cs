@@ -83,5 +83,6 @@ public sealed class LlamaModel : IDisposable
     // LLamaSharp's metadata buffers include llama.cpp's terminating NUL.
     private static string Utf8(ReadOnlySpan<byte> bytes) => System.Text.Encoding.UTF8.GetString(bytes.TrimEnd((byte)0));
 
+    /// <summary>Lets go of this reference to the weights; samplers and embedders made from them keep them until they are disposed.</summary>
     public void Dispose() => _handle.Dispose();
 }
