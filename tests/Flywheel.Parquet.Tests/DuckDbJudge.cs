@@ -14,9 +14,32 @@ namespace Flywheel.Parquet.Tests;
 /// </summary>
 internal static class DuckDbJudge
 {
+    /// <summary>
+    /// Why DuckDB.NET's native library cannot load here, or null: it is tried once, because after a failed load the
+    /// next connection hangs the test run instead of failing it.
+    /// </summary>
+    private static readonly Lazy<Exception?> LoadError = new(() =>
+    {
+        try
+        {
+            using var connection = new DuckDBConnection("DataSource=:memory:");
+            connection.Open();
+            return null;
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or BadImageFormatException)
+        {
+            return e;
+        }
+    });
+
     /// <summary>The file's rows as canonical JSON lines; throws where DuckDB cannot read it.</summary>
     public static List<string> Read(string path)
     {
+        if (LoadError.Value is { } error)
+        {
+            throw new InvalidOperationException("DuckDB.NET's native library does not load", error);
+        }
+
         using var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();
         string source = $"read_parquet({Literal(path)})";
