@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Numerics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -16,13 +15,12 @@ internal static class Canon
 {
     public static JsonNode? Of(object? v) => v switch
     {
-        null or DBNull => null,
-        JsonNode node => node,
+        null => null,
         IReadOnlyDictionary<string, object?> row => Struct(row.Select(kv => KeyValuePair.Create(kv.Key, Of(kv.Value)))),
         string s => s,
         bool b => b,
         sbyte or byte or short or ushort or int => Convert.ToInt32(v, CultureInfo.InvariantCulture),
-        uint or long or ulong or BigInteger or Int128 => Convert.ToString(v, CultureInfo.InvariantCulture),
+        uint or long or ulong => Convert.ToString(v, CultureInfo.InvariantCulture),
         Half h => Number((double)h),
         float f => Number(f),
         double d => Number(d),

@@ -144,7 +144,6 @@ internal static class ParquetSharpJudge
             {
                 // INT96: nanoseconds of the day, then the Julian day.
                 Int96 t => Canon.Micros(((Int128)(t.C - 2440588) * 86_400_000_000) + ((long)(((ulong)(uint)t.B << 32) | (uint)t.A) / 1000)),
-                TimeSpanNanos t => Canon.Micros(t.Ticks / 1000),
                 _ => Canon.Of(v),
             };
         }
