@@ -1,40 +1,24 @@
-using System.Diagnostics;
+using DuckDB.NET.Data;
 
 namespace Flywheel.Cli.Tests;
 
-/// <summary>DuckDB, through the Parquet tests' pinned judges (tests/Flywheel.Parquet.Tests/judges), as an independent reader.</summary>
+/// <summary>DuckDB, in process through DuckDB.NET, as an independent reader of the Parquet files a run writes.</summary>
 internal static class ParquetJudge
 {
-    private static string JudgesDir => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../Flywheel.Parquet.Tests/judges"));
-
-    /// <summary>The rows DuckDB reads from <paramref name="file"/>; null when node or the judges cannot be installed here.</summary>
-    public static int? DuckDbRowCount(string file)
+    /// <summary>The rows of <c>SELECT <paramref name="select"/> FROM read_parquet(file)</c>, as DuckDB.NET hands them over.</summary>
+    public static List<object?[]> DuckDb(string file, string select)
     {
-        using (Flywheel.Tests.Shared.JudgesInstall.Lock(JudgesDir))
+        using var connection = new DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {select} FROM read_parquet('{file.Replace("'", "''", StringComparison.Ordinal)}')";
+        using var reader = command.ExecuteReader();
+        var rows = new List<object?[]>();
+        while (reader.Read())
         {
-            if (!Directory.Exists(Path.Combine(JudgesDir, "node_modules", "@duckdb")) && Run("npm", ["install", "--no-audit", "--no-fund"]) is null) return null;
+            rows.Add([.. Enumerable.Range(0, reader.FieldCount).Select(i => reader.IsDBNull(i) ? null : reader.GetValue(i))]);
         }
-        string? output = Run("node", ["read.mjs", "duckdb", file]);
-        if (output is null) return null;
-        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.DoesNotContain(lines, l => l.StartsWith("### ERROR", StringComparison.Ordinal));
-        return lines.Count(l => !l.StartsWith("###", StringComparison.Ordinal));
-    }
 
-    private static string? Run(string exe, string[] args)
-    {
-        var psi = new ProcessStartInfo(exe, args) { WorkingDirectory = JudgesDir, RedirectStandardOutput = true, RedirectStandardError = true };
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return p.ExitCode == 0 ? stdout.Result : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
+        return rows;
     }
 }

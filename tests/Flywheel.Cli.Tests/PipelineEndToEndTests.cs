@@ -56,9 +56,14 @@ public class PipelineEndToEndTests
         Assert.True(File.Exists(Path.Combine(dir, "round-002", "policy.gguf")));
         Assert.Contains("<svg", await File.ReadAllTextAsync(Path.Combine(dir, "report.html")));
 
-        // DuckDB reads it too (when node and the judges are available).
-        var duck = ParquetJudge.DuckDbRowCount(sft);
-        if (duck is not null) Assert.Equal(24, duck);
+        // DuckDB reads it too: the same rows, prompt ids, completions and conversations; and the round's candidates.
+        var duck = ParquetJudge.DuckDb(sft, "prompt_id, completion, list_transform(messages, m -> m.role || ': ' || m.content)");
+        Assert.Equal(24, duck.Count);
+        Assert.Equal(rows.Select(r => r.PromptId), duck.Select(d => (string?)d[0]));
+        Assert.Equal(rows.Select(r => r.Completion), duck.Select(d => (string?)d[1]));
+        Assert.Equal(rows.Select(r => string.Join('\n', r.Messages.Select(m => $"{m.Role}: {m.Content}"))), duck.Select(d => string.Join('\n', (List<string>)d[2]!)));
+        var candidates = ParquetJudge.DuckDb(Path.Combine(dir, "round-001", "candidates.parquet"), "count(*), count(*) FILTER (WHERE kept), count(DISTINCT prompt_id)");
+        Assert.Equal([48L, 24L, 12L], candidates.Single());
 
         var export = await CliRunner.RunAsync("export", "--run-dir", dir, "--rounds", "1-2", "--out", Path.Combine(setup.Directory, "all.jsonl"), "--format", "jsonl");
         Assert.True(export.ExitCode == 0, export.Error);

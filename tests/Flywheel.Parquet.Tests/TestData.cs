@@ -1,6 +1,6 @@
 namespace Flywheel.Parquet.Tests;
 
-/// <summary>Finds the shared test corpora (../shared/data beside the repository) and the judges' folder.</summary>
+/// <summary>Finds the shared test corpora (../shared/data beside the repository).</summary>
 internal static class TestData
 {
     public static string RepoRoot { get; } = FindRoot();
@@ -13,7 +13,6 @@ internal static class TestData
 
     public static string Fixtures => Path.Combine(SharedData, "parquet-fixtures");
 
-    public static string JudgesDir => Path.Combine(RepoRoot, "tests", "Flywheel.Parquet.Tests", "judges");
 
     public static string MissingMessage(string dir) => $"Test data not found at {dir} (the shared corpora sit at ../shared/data beside the repository).";
 
