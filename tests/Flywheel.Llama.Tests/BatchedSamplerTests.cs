@@ -158,6 +158,30 @@ public class BatchedSamplerTests
         Assert.Equal(1, again);
     }
 
+    [Fact]
+    public async Task Cancelling_while_the_next_request_is_still_being_fetched_is_a_cancellation_not_a_failure()
+    {
+        using var sampler = new BatchedSampler(Model, new BatchedSamplerOptions { Sequences = 4, ContextPerSequence = 256, BatchTokens = 64, Threads = 1 });
+        var fetching = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource();
+        var consume = Task.Run(async () =>
+        {
+            await foreach (var _ in sampler.GenerateAsync(SlowProducer(fetching), cts.Token)) { }
+        });
+        await fetching.Task; // the first request is generating and the worker waits for the second
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consume);
+    }
+
+    /// <summary>A producer that, like a file reader between two rows, does not see the cancellation at once.</summary>
+    private static async IAsyncEnumerable<GenerationRequest> SlowProducer(TaskCompletionSource fetching)
+    {
+        yield return Request("a long one", 4, new SamplingOptions { MaxNewTokens = 200 });
+        fetching.SetResult();
+        await Task.Delay(500);
+        yield return Request("the next one", 1, new SamplingOptions { MaxNewTokens = 4 });
+    }
+
     private sealed class SeqComparer : IEqualityComparer<IReadOnlyList<int>>
     {
         public bool Equals(IReadOnlyList<int>? x, IReadOnlyList<int>? y) => x!.SequenceEqual(y!);

@@ -12,6 +12,18 @@ internal sealed class Admission(IAsyncEnumerator<GenerationRequest> input, SlotT
 
     public bool InputDone { get; private set; }
 
+    /// <summary>
+    /// Waits for a request still being fetched, so the input can be disposed: disposing an async iterator while its
+    /// MoveNextAsync runs throws, which would turn a cancellation into a failure.
+    /// </summary>
+    public void AwaitPendingInput()
+    {
+        if (_pendingMove is null) return;
+        try { _pendingMove.GetAwaiter().GetResult(); }
+        catch (OperationCanceledException) { }
+        _pendingMove = null;
+    }
+
     /// <summary>Starts requests while their slots are free, adding them to <paramref name="jobs"/>.</summary>
     public void Admit(List<Job> jobs)
     {

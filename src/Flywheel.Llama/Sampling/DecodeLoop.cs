@@ -64,6 +64,7 @@ internal sealed class DecodeLoop
         {
             foreach (var job in _jobs) job.Dispose();
             _ctx.MemoryClear(true);
+            _admission.AwaitPendingInput();
             _input.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
     }
