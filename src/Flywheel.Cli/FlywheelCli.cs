@@ -51,7 +51,7 @@ internal static class FlywheelCli
     {
         Pipeline.StageFailedException s => IsBadInput(s.InnerException!),
         UsageException or LlamaException or FileNotFoundException or DirectoryNotFoundException or JsonException or FormatException
-            or ArgumentException or Pipeline.Config.ConfigException or Pipeline.Datasets.DatasetFormatException => true,
+            or ArgumentException or Pipeline.Config.ConfigException or Pipeline.Datasets.DatasetFormatException or Pipeline.Runs.RunInUseException => true,
         _ => false,
     };
 

@@ -24,7 +24,7 @@ internal static class ExportCommand
         var command = new Command("export", "Merge rounds into one SFT (or DPO pairs) dataset") { runDir, rounds, kind, format, minScore, dedupe, output };
         command.SetAction(async (parse, ct) =>
         {
-            var store = RunLocation.OpenExisting(parse.GetValue(runDir));
+            using var store = RunLocation.OpenExisting(parse.GetValue(runDir));
             var selected = ParseRounds(parse.GetValue(rounds), store.Manifest);
             double? min = parse.GetValue(minScore);
             string outPath = Path.GetFullPath(parse.GetRequiredValue(output));

@@ -28,7 +28,7 @@ internal static class RunCommand
             int planned = parse.GetValue(rounds) ?? cfg.Rounds;
             if (planned < 1) throw new UsageException($"--rounds must be ≥ 1, got {planned}");
             string dir = parse.GetValue(runDir) is { } d ? Path.GetFullPath(d) : Path.GetFullPath(Path.Combine("runs", cfg.Name));
-            var store = RunStore.OpenOrCreate(dir, cfg, planned, parse.GetValue(force));
+            using var store = RunStore.OpenOrCreate(dir, cfg, planned, parse.GetValue(force));
             return await ExecuteAsync(console, store, new RunOptions { Device = parse.GetValue(device), SkipBad = parse.GetValue(skipBad) }, output.Read(parse), ct);
         });
         return command;
@@ -50,7 +50,7 @@ internal static class RunCommand
         };
         command.SetAction(async (parse, ct) =>
         {
-            var store = RunLocation.OpenExisting(parse.GetValue(runDir));
+            using var store = RunLocation.OpenForUpdate(parse.GetValue(runDir));
             string? stage = parse.GetValue(fromStage);
             if (parse.GetValue(fromRound) is int round)
             {

@@ -20,5 +20,9 @@ internal static class RunLocation
         return Path.GetFullPath(Path.Combine("runs", ConfigLoader.Load(config).Name));
     }
 
+    /// <summary>The run, to read (status, export).</summary>
     public static RunStore OpenExisting(string? runDir) => RunStore.Open(Resolve(runDir));
+
+    /// <summary>The run, to change (resume): holds the folder's lock until disposed.</summary>
+    public static RunStore OpenForUpdate(string? runDir) => RunStore.OpenForUpdate(Resolve(runDir));
 }

@@ -16,7 +16,7 @@ internal static class StatusCommand
         var command = new Command("status", "Per round: each stage's state and metrics") { runDir, json };
         command.SetAction(parse =>
         {
-            var store = RunLocation.OpenExisting(parse.GetValue(runDir));
+            using var store = RunLocation.OpenExisting(parse.GetValue(runDir));
             if (parse.GetValue(json)) console.WriteJson(ToStatus(store.Manifest));
             else Render(console, store.Manifest);
             return ExitCodes.Success;

@@ -7,12 +7,14 @@ namespace Flywheel.Pipeline.Runs;
 
 /// <summary>
 /// A run directory: run.json (written atomically after every change) and one folder per round. A stage is done only
-/// when run.json says so; what a killed process left half-written has a temporary name and is removed on open.
+/// when run.json says so. A store opened to change the run holds the folder's lock until disposed, and only then
+/// removes what a killed process left half-written (temporary names); a store opened to read changes nothing.
 /// </summary>
-public sealed class RunStore
+public sealed class RunStore : IDisposable
 {
     private static readonly JsonSerializerOptions Json = new(ConfigLoader.Json) { UnmappedMemberHandling = default };
     private readonly Lock _gate = new();
+    private RunLock? _lock;
 
     private RunStore(string directory, RunManifest manifest)
     {
@@ -34,11 +36,29 @@ public sealed class RunStore
     public static RunStore OpenOrCreate(string directory, FlywheelConfig config, int roundsPlanned, bool force)
     {
         ArgumentNullException.ThrowIfNull(config);
+        var runLock = RunLock.Acquire(directory);
+        try
+        {
+            var store = OpenOrCreateLocked(directory, config, roundsPlanned, force);
+            store._lock = runLock;
+            store.Save();
+            return store;
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
+    }
+
+    private static RunStore OpenOrCreateLocked(string directory, FlywheelConfig config, int roundsPlanned, bool force)
+    {
         string hash = HashOf(config);
         RunStore store;
         if (File.Exists(ManifestPathOf(directory)))
         {
             store = Open(directory);
+            AtomicFile.CleanUp(directory);
             if (store.Manifest.ConfigHash != hash)
             {
                 var changed = ConfigLoader.Differences(Comparable(store.Config), Comparable(ConfigLoader.Resolve(config)));
@@ -55,13 +75,30 @@ public sealed class RunStore
         store.Manifest.Config = JsonNode.Parse(ConfigLoader.ToJson(config))!.AsObject();
         store.Manifest.ConfigDirectory = Path.GetRelativePath(store.Directory, Path.GetFullPath(config.BaseDirectory ?? "."));
         store.Manifest.RoundsPlanned = roundsPlanned;
-        store.Save();
         return store;
 
         static FlywheelConfig Comparable(FlywheelConfig c) => c with { Rounds = 0, BaseDirectory = null };
     }
 
-    /// <summary>Opens an existing run.</summary>
+    /// <summary>Opens an existing run to change it (resume): holds the folder's lock until disposed.</summary>
+    public static RunStore OpenForUpdate(string directory)
+    {
+        var runLock = RunLock.Acquire(directory);
+        try
+        {
+            var store = Open(directory);
+            AtomicFile.CleanUp(directory);
+            store._lock = runLock;
+            return store;
+        }
+        catch
+        {
+            runLock.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens an existing run to read it (status, export): no lock, nothing on disk touched.</summary>
     public static RunStore Open(string directory)
     {
         string path = ManifestPathOf(directory);
@@ -75,8 +112,14 @@ public sealed class RunStore
         {
             throw new ConfigException($"{path}: {e.Path}: not a valid run manifest ({e.Message.Split(" Path: ")[0]})");
         }
-        AtomicFile.CleanUp(directory);
         return new RunStore(Path.GetFullPath(directory), manifest ?? throw new ConfigException($"{path}: empty run manifest"));
+    }
+
+    /// <summary>Lets go of the folder's lock, if this store holds it.</summary>
+    public void Dispose()
+    {
+        _lock?.Dispose();
+        _lock = null;
     }
 
     /// <summary>The run's config as stored when the run began (or was last forced), its paths made absolute.</summary>
@@ -163,5 +206,9 @@ public sealed class RunStore
         Manifest.PassAt1Prompts = null;
     }
 
-    private void Save() => AtomicFile.WriteAllText(ManifestPath, JsonSerializer.Serialize(Manifest, Json));
+    private void Save()
+    {
+        if (_lock is null) throw new InvalidOperationException($"{ManifestPath}: this store was opened to read the run, not to change it");
+        AtomicFile.WriteAllText(ManifestPath, JsonSerializer.Serialize(Manifest, Json));
+    }
 }

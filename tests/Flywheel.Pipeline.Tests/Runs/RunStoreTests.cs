@@ -34,14 +34,15 @@ public class RunStoreTests
     public void Reopening_with_a_changed_config_is_refused_naming_the_change_unless_forced()
     {
         string dir = Dir();
-        RunStore.OpenOrCreate(dir, Config, 2, force: false);
+        RunStore.OpenOrCreate(dir, Config, 2, force: false).Dispose();
         var changed = Config with { Sampling = Config.Sampling with { K = 4 } };
         var e = Assert.Throws<ConfigException>(() => RunStore.OpenOrCreate(dir, changed, 2, force: false));
         Assert.Contains("$.sampling.k", e.Message);
         Assert.Contains("--force", e.Message);
-        Assert.Equal(4, RunStore.OpenOrCreate(dir, changed, 2, force: true).Config.Sampling.K);
+        using (var forced = RunStore.OpenOrCreate(dir, changed, 2, force: true)) Assert.Equal(4, forced.Config.Sampling.K);
         // More rounds is not a change of config: the run just goes on.
-        Assert.Equal(9, RunStore.OpenOrCreate(dir, changed with { Rounds = 9 }, 9, force: false).Manifest.RoundsPlanned);
+        using var more = RunStore.OpenOrCreate(dir, changed with { Rounds = 9 }, 9, force: false);
+        Assert.Equal(9, more.Manifest.RoundsPlanned);
     }
 
     [Fact]
@@ -56,10 +57,11 @@ public class RunStoreTests
         var store = RunStore.OpenOrCreate(Path.Combine(clone, "runs", "t"), ConfigLoader.Load(Path.Combine(clone, "flywheel.json")), 2, force: false);
         store.Update(m => m.Round(1).Policy = store.ToRecorded(Path.Combine(clone, "models", "p.gguf")));
         store.Update(m => m.Round(2).Policy = store.ToRecorded(Path.Combine(store.RoundDirectory(1), "policy.gguf")));
+        store.Dispose();
 
         string moved = Path.Combine(root, "b");
         Directory.Move(clone, moved);
-        var reopened = RunStore.OpenOrCreate(Path.Combine(moved, "runs", "t"), ConfigLoader.Load(Path.Combine(moved, "flywheel.json")), 2, force: false);
+        using var reopened = RunStore.OpenOrCreate(Path.Combine(moved, "runs", "t"), ConfigLoader.Load(Path.Combine(moved, "flywheel.json")), 2, force: false);
         Assert.Equal(Path.Combine(moved, "models", "p.gguf"), reopened.Config.Policy.Model);
         Assert.Equal(Path.Combine(moved, "pairs.jsonl"), reopened.Config.Preferences[0].Path);
         Assert.Equal(Path.Combine(moved, "models", "p.gguf"), reopened.FromRecorded(reopened.Manifest.Round(1).Policy!));
@@ -74,10 +76,11 @@ public class RunStoreTests
         string dir = Dir();
         string data = Directory.CreateTempSubdirectory("flywheel-data-").FullName;
         var absolute = Config with { BaseDirectory = data, Policy = new PolicyConfig { Model = Path.Combine(data, "p.gguf") } };
-        RunStore.OpenOrCreate(dir, absolute, 2, force: false);
+        RunStore.OpenOrCreate(dir, absolute, 2, force: false).Dispose();
         var relative = absolute with { Policy = new PolicyConfig { Model = "p.gguf" } };
         Assert.NotEqual(ConfigLoader.Hash(absolute), ConfigLoader.Hash(relative));
-        Assert.Equal(Path.Combine(data, "p.gguf"), RunStore.OpenOrCreate(dir, relative, 2, force: false).Config.Policy.Model);
+        using var again = RunStore.OpenOrCreate(dir, relative, 2, force: false);
+        Assert.Equal(Path.Combine(data, "p.gguf"), again.Config.Policy.Model);
     }
 
     [Fact]
@@ -98,14 +101,16 @@ public class RunStoreTests
     }
 
     [Fact]
-    public void Temporary_files_a_killed_process_left_are_removed_and_atomic_writes_leave_none()
+    public void Temporary_files_a_killed_process_left_are_removed_by_the_next_run_and_atomic_writes_leave_none()
     {
         string dir = Dir();
-        var store = RunStore.OpenOrCreate(dir, Config, 1, force: false);
-        string leftover = Path.Combine(store.RoundDirectory(1), "parts", "part-00000.parquet.tmp-123-abc");
+        RunStore.OpenOrCreate(dir, Config, 1, force: false).Dispose();
+        string leftover = Path.Combine(dir, "round-001", "parts", "part-00000.parquet.tmp-123-abc");
         Directory.CreateDirectory(Path.GetDirectoryName(leftover)!);
         File.WriteAllText(leftover, "half");
         RunStore.Open(dir);
+        Assert.True(File.Exists(leftover)); // reading the run (status, export) touches nothing
+        RunStore.OpenForUpdate(dir).Dispose();
         Assert.False(File.Exists(leftover));
         Assert.Throws<InvalidOperationException>(() => AtomicFile.Commit(Path.Combine(dir, "x.txt"), temp =>
         {
@@ -113,5 +118,27 @@ public class RunStoreTests
             throw new InvalidOperationException("crash");
         }));
         Assert.Empty(Directory.GetFiles(dir, "x.txt*"));
+    }
+
+    [Fact]
+    public void While_a_run_holds_its_folder_another_cannot_open_it_to_change_it_and_a_reader_deletes_none_of_its_files()
+    {
+        string dir = Dir();
+        using (var running = RunStore.OpenOrCreate(dir, Config, 1, force: false))
+        {
+            string inFlight = Path.Combine(running.RoundDirectory(1), "parts", "part-00003.parquet.tmp-1-x");
+            Directory.CreateDirectory(Path.GetDirectoryName(inFlight)!);
+            File.WriteAllText(inFlight, "being written");
+            var e = Assert.Throws<RunInUseException>(() => RunStore.OpenOrCreate(dir, Config, 1, force: false));
+            Assert.Contains($"pid {Environment.ProcessId}", e.Message);
+            Assert.Throws<RunInUseException>(() => RunStore.OpenForUpdate(dir));
+            var reader = RunStore.Open(dir);
+            Assert.Equal(1, reader.Manifest.RoundsPlanned);
+            Assert.True(File.Exists(inFlight));
+            Assert.Throws<InvalidOperationException>(() => reader.SetStage(1, Stage.Gather, StageState.Done));
+        }
+        // Released on dispose (and by the kernel when a process dies): the next run opens the folder.
+        using var next = RunStore.OpenForUpdate(dir);
+        Assert.Contains($"pid {Environment.ProcessId}", File.ReadAllText(Path.Combine(dir, "run.lock.holder")));
     }
 }
