@@ -35,6 +35,20 @@ public class ConfigLoaderTests
         Assert.Equal(Path.Combine(Path.GetDirectoryName(path)!, "pairs.jsonl"), resolved.Preferences[0].Path);
     }
 
+    [Theory]
+    [InlineData("\"sampling\": { \"tempreature\": 0.5 }", "$.sampling.tempreature: unknown key 'tempreature'; did you mean 'temperature'? (keys here: k, temperature,")]
+    [InlineData("\"rounds\": \"six\"", "$.rounds: expected a whole number")]
+    [InlineData("\"sampling\": { \"temperature\": \"hot\" }", "$.sampling.temperature: expected a number")]
+    [InlineData("\"preferences\": 3", "$.preferences: expected a list")]
+    public void Config_errors_speak_of_keys_and_kinds_of_value_not_of_dotnet_types(string entry, string expected)
+    {
+        string path = Write(Minimal.Replace("\"name\": \"t\",", $"\"name\": \"t\", {entry},", StringComparison.Ordinal));
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
+        Assert.StartsWith($"{path}: {expected}", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Flywheel.", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_hash_is_taken_over_the_paths_as_written_so_a_moved_clone_keeps_it()
     {
