@@ -26,8 +26,16 @@ internal sealed record JsonLineRow(RowLocation At, string Text) : SourceRow(At)
     // Duplicate keys would otherwise let the last one win silently (or fail later, outside the row's error handling).
     private static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false };
 
+    /// <summary>
+    /// What the reader's decoder puts where a line's bytes are not UTF-8: a noncharacter no text holds, unlike U+FFFD,
+    /// which a valid file may contain, so the row can be refused (or set aside) naming its line.
+    /// </summary>
+    internal const char InvalidUtf8 = '\uFFFF';
+
     public override JsonObject Parse()
     {
+        int bad = Text.IndexOf(InvalidUtf8, StringComparison.Ordinal);
+        if (bad >= 0) throw new DatasetFormatException(At.ToString(), null, $"the line is not valid UTF-8 text (at character {bad + 1})");
         JsonNode? node;
         try
         {
@@ -43,7 +51,7 @@ internal sealed record JsonLineRow(RowLocation At, string Text) : SourceRow(At)
             ?? throw new DatasetFormatException(At.ToString(), null, $"the line is {RowFields.KindOf(node)}, not a JSON object");
     }
 
-    public override void AddOriginal(JsonObject reject) => reject["line"] = Text;
+    public override void AddOriginal(JsonObject reject) => reject["line"] = Text.Replace(InvalidUtf8, '\uFFFD');
 }
 
 /// <summary>A Parquet row, read through the projection of the columns the formats use.</summary>
@@ -68,6 +76,15 @@ internal sealed record ParquetSourceRow(RowLocation At, ParquetRow Row) : Source
 /// <summary>Opens a dataset file, tells JSONL, gzipped JSONL and Parquet apart by their first bytes, and streams its rows.</summary>
 internal static class SourceRows
 {
+    private static readonly Encoding Utf8Marking = MarkingUtf8();
+
+    private static Encoding MarkingUtf8()
+    {
+        var encoding = (Encoding)new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).Clone();
+        encoding.DecoderFallback = new DecoderReplacementFallback(JsonLineRow.InvalidUtf8.ToString());
+        return encoding;
+    }
+
     public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyCollection<string> columns, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string fileName = Path.GetFileName(path);
@@ -90,7 +107,7 @@ internal static class SourceRows
             }
 
             bool gzipped = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
-            using var reader = new StreamReader(gzipped ? new GZipStream(stream, CompressionMode.Decompress) : stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+            using var reader = new StreamReader(gzipped ? new GZipStream(stream, CompressionMode.Decompress) : stream, Utf8Marking, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
             for (long line = 1; ; line++)
             {
                 string? content;

@@ -103,6 +103,26 @@ public class BadRowTests
     }
 
     [Fact]
+    public async Task Bytes_that_are_not_utf8_make_their_line_a_bad_row_and_a_real_replacement_character_does_not()
+    {
+        string path = TestFiles.NewPath("prompts.jsonl");
+        File.WriteAllBytes(path, [
+            .. """{"id": "a", "prompt": "fine \uFFFD is a character"}"""u8, (byte)'\n',
+            .. """{"id": "b", "prompt": "caf"""u8, 0xE9, .. """ au lait"}"""u8, (byte)'\n',
+            .. """{"id": "c", "prompt": "ok"}"""u8, (byte)'\n']);
+
+        var e = await Assert.ThrowsAsync<DatasetFormatException>(() => PromptDatasets.ReadAsync(path).ToListAsync().AsTask());
+        Assert.Equal("prompts.jsonl:2: the line is not valid UTF-8 text (at character 27)", e.Message);
+
+        string rejects = Path.Combine(Path.GetDirectoryName(path)!, "rejects-prompts.jsonl");
+        var reader = PromptDatasets.ReadAsync(path, new DatasetReadOptions { SkipBad = true, RejectsPath = rejects });
+        var kept = await reader.ToListAsync();
+        Assert.Equal(["a", "c"], kept.Select(p => p.Id));
+        Assert.Equal("fine \uFFFD is a character", kept[0].Messages[^1].Content);
+        Assert.Contains("caf\uFFFD au lait", (string)JsonNode.Parse(File.ReadAllLines(rejects).Single())!["line"]!);
+    }
+
+    [Fact]
     public async Task A_prompt_check_makes_an_unusable_prompt_a_bad_row_strictly_or_with_skip_bad()
     {
         string path = TestFiles.WriteLines("prompts.jsonl", """{"id": "a", "prompt": "short"}""", """{"id": "b", "prompt": "far too long"}""", """{"id": "c", "prompt": "ok"}""");
