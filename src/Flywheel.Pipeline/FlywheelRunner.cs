@@ -1,5 +1,6 @@
 using Flywheel.Llama;
 using Flywheel.Pipeline.Config;
+using Flywheel.Pipeline.Datasets;
 using Flywheel.Pipeline.Resilience;
 using Flywheel.Pipeline.Runs;
 using Flywheel.Pipeline.Stages;
@@ -48,13 +49,13 @@ public static class FlywheelRunner
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
         bool roundsLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone);
         bool evaluationLeft = verifier is not null && (store.Manifest.InitialPolicyPassAt1 is null || store.Manifest.FinalPolicyPassAt1 is null);
-        if ((roundsLeft || evaluationLeft) && !options.SkipBad)
+        if (roundsLeft || evaluationLeft)
         {
             // Only the vocabulary is loaded: enough to tokenize, cheap even for a large policy.
             using var policy = LlamaModel.Load(NextPolicy(store, config), new ModelOptions { VocabularyOnly = true });
             var encoder = new PromptEncoder(policy, config);
-            await CheckPromptsAsync(config.Prompts, encoder, cancellationToken);
-            if (config.Evaluation is { } evaluation) await CheckPromptsAsync(evaluation, encoder, cancellationToken);
+            await CheckPromptsAsync(config.Prompts, encoder, options.SkipBad, cancellationToken);
+            if (config.Evaluation is { } evaluation) await CheckPromptsAsync(evaluation, encoder, options.SkipBad, cancellationToken);
         }
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
@@ -149,10 +150,21 @@ public static class FlywheelRunner
     /// stops the run before round 1's gather and reward-model training rather than minutes later. (With --skip-bad the
     /// stages that sample set bad rows aside instead.)
     /// </summary>
-    private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, CancellationToken ct)
+    /// <summary>
+    /// Reads a prompts file once before round 1: strictly, a bad row stops the run here rather than after the reward
+    /// model's training; with --skip-bad, bad rows are only counted (each stage sets them aside), but a file with no
+    /// usable prompt stops the run all the same.
+    /// </summary>
+    private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, bool skipBad, CancellationToken ct)
     {
-        var (prompts, _) = RoundContext.OpenPrompts(source, encoder.Problem, rejects: null, ct);
-        await foreach (var _ in prompts.WithCancellation(ct)) { }
+        var (prompts, reader) = RoundContext.OpenPrompts(source.Path, source.Limit,
+            new DatasetReadOptions { SystemPrompt = source.SystemPrompt, PromptCheck = encoder.Problem, SkipBad = skipBad }, ct);
+        long usable = 0;
+        await foreach (var _ in prompts.WithCancellation(ct)) usable++;
+        if (usable == 0)
+            throw new DatasetFormatException(Path.GetFileName(source.Path), null, reader.RowsRejected > 0
+                ? $"no usable prompt: all {reader.RowsRejected} rows are bad (see the errors without --skip-bad)"
+                : "no prompts: the file holds no rows");
     }
 
     /// <summary>The run's HTML report, rewritten after every round.</summary>

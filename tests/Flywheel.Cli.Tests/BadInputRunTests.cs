@@ -68,6 +68,23 @@ public class BadInputRunTests
     }
 
     [Fact]
+    public async Task A_prompts_file_with_no_usable_prompt_stops_the_run_before_round_1_with_or_without_skip_bad()
+    {
+        var setup = new TinyRun();
+        File.WriteAllText(Path.Combine(setup.Directory, "prompts.jsonl"), "\n");
+        var r = await Run(setup);
+        AssertOneLineError(r);
+        Assert.Contains("prompts.jsonl: no prompts: the file holds no rows", r.Error);
+        AssertRound1NotStarted(setup);
+
+        File.WriteAllText(Path.Combine(setup.Directory, "prompts.jsonl"), "{\"id\": \"p\", \"prompt\": \n[1]\n");
+        var skipped = await Run(setup, "--skip-bad");
+        AssertOneLineError(skipped);
+        Assert.Contains("prompts.jsonl: no usable prompt: all 2 rows are bad", skipped.Error);
+        AssertRound1NotStarted(setup);
+    }
+
+    [Fact]
     public async Task A_pair_with_an_empty_chosen_names_the_field()
     {
         var setup = new TinyRun();
