@@ -146,6 +146,62 @@ public static class FlywheelRunner
     }
 
     /// <summary>
+    /// Prepares a run to redo from <paramref name="stage"/> of <paramref name="round"/> (resume --from-round): what the
+    /// redone stages read from the stages kept must still be there, else this throws before anything changes; then part
+    /// files of an earlier sampling pass are removed (a new pass must not take them for its own) and what came after is
+    /// forgotten. Sampling and scoring are one streaming pass, so redoing score redoes sampling too.
+    /// </summary>
+    public static void RedoFrom(RunStore store, int round, string stage)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (stage == Stage.Score) stage = Stage.Sample;
+        int from = Stage.IndexOf(stage);
+        if (round >= 1 && round <= store.Manifest.Rounds.Count)
+        {
+            // Only the round's paths are used.
+            var ctx = new RoundContext
+            {
+                Store = store,
+                Config = store.Config,
+                Round = round,
+                Device = ComputeDevice.Cpu,
+                Resilience = new ResiliencePipelines(_ => { }),
+                Progress = new Progress<PipelineEvent>(),
+                Log = _ => { },
+            };
+            if (MissingForRedo(ctx, stage) is { } missing)
+                throw new FileNotFoundException($"cannot redo round {round} from {stage}: {missing} is gone; redo from an earlier stage", missing);
+            if (from <= Stage.IndexOf(Stage.Sample) && Directory.Exists(ctx.PartsDirectory)) Directory.Delete(ctx.PartsDirectory, recursive: true);
+        }
+        store.ResetFrom(round, stage);
+    }
+
+    /// <summary>The first file, written by a stage that redoing from <paramref name="stage"/> keeps, that the redone stages read and that is gone.</summary>
+    private static string? MissingForRedo(RoundContext ctx, string stage)
+    {
+        bool Kept(string s) => ctx.Store.StageState(ctx.Round, s) == StageState.Done;
+        var needed = new List<string>();
+        if (ctx.Store.Manifest.Round(ctx.Round).Policy is not null) needed.Add(ctx.PolicyPath);
+        switch (stage)
+        {
+            case Stage.TrainRm when Kept(Stage.Gather):
+                needed.Add(ctx.PairsPath);
+                break;
+            case Stage.Sample when Kept(Stage.TrainRm):
+                needed.Add(ctx.RewardModelPath);
+                break;
+            // Without the part files (a finished round has none) select and write rebuild them from candidates.parquet.
+            case Stage.Select or Stage.Write when Kept(Stage.Score) && !Directory.Exists(ctx.PartsDirectory):
+                needed.Add(ctx.CandidatesPath);
+                break;
+            case Stage.Sft when Kept(Stage.Write):
+                needed.Add(ctx.SftPath);
+                break;
+        }
+        return needed.FirstOrDefault(p => !File.Exists(p));
+    }
+
+    /// <summary>
     /// Reads a prompts file through once, checking every prompt against the policy's context too, so that a bad row
     /// stops the run before round 1's gather and reward-model training rather than minutes later. (With --skip-bad the
     /// stages that sample set bad rows aside instead.)

@@ -56,7 +56,7 @@ internal static class RunCommand
             {
                 if (round < 1 || round > store.Manifest.Rounds.Count)
                     throw new UsageException($"--from-round {round}: the run has rounds 1 to {store.Manifest.Rounds.Count}");
-                store.ResetFrom(round, stage ?? Stage.Gather);
+                FlywheelRunner.RedoFrom(store, round, stage ?? Stage.Gather);
             }
             else if (stage is not null)
             {

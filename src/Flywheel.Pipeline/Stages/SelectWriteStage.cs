@@ -16,6 +16,7 @@ internal static class SelectWriteStage
 
     public static async Task<RoundMetrics> SelectAsync(RoundContext ctx, RoundMetrics metrics, CancellationToken ct)
     {
+        await RestorePartsAsync(ctx, ct);
         double? threshold = null;
         if (ctx.Config.Selection.TopQuartile)
         {
@@ -57,6 +58,7 @@ internal static class SelectWriteStage
     {
         double threshold = ctx.Store.Manifest.Round(ctx.Round).Metrics.RewardThreshold ?? double.NegativeInfinity;
         var options = RowFiles.Options(ctx.Store.Manifest.ConfigHash, RowGroupBytes);
+        await RestorePartsAsync(ctx, ct);
         await ctx.Resilience.Io.ExecuteAsync(async token =>
         {
             await using var candidates = ParquetSerializer.CreateWriter<CandidateRow>(ctx.CandidatesPath, options);
@@ -70,6 +72,43 @@ internal static class SelectWriteStage
             await candidates.CompleteAsync(token);
             await sft.CompleteAsync(token);
         }, ct);
+    }
+
+    /// <summary>
+    /// A finished round's part files are gone (see <see cref="RemoveParts"/>): redoing its select or write rebuilds them
+    /// from candidates.parquet, which holds every scored candidate in prompt order, one part at a time. They are written
+    /// to a folder beside and renamed into place, so a crash leaves either no parts or all of them.
+    /// </summary>
+    private static async Task RestorePartsAsync(RoundContext ctx, CancellationToken ct)
+    {
+        if (Directory.Exists(ctx.PartsDirectory)) return;
+        if (!File.Exists(ctx.CandidatesPath))
+            throw new FileNotFoundException($"round {ctx.Round}: neither the part files nor candidates.parquet are there to select from; redo the round from sample", ctx.CandidatesPath);
+        string temp = ctx.PartsDirectory + ".rebuilding";
+        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true); // what a killed rebuild left
+        Directory.CreateDirectory(temp);
+        int part = 0, prompts = 0;
+        int? current = null;
+        var rows = new List<CandidateRow>();
+        async Task WritePartAsync()
+        {
+            await ParquetSerializer.SerializeAsync(rows, Path.Combine(temp, $"part-{part++:00000}.parquet"), RowFiles.Options(), ct);
+            rows.Clear();
+            prompts = 0;
+        }
+        await foreach (var row in ParquetSerializer.DeserializeAsync<CandidateRow>(ctx.CandidatesPath, RowFiles.Options(), ct))
+        {
+            if (row.PromptIndex != current)
+            {
+                if (prompts == ctx.Config.Sampling.PartSize) await WritePartAsync();
+                current = row.PromptIndex;
+                prompts++;
+            }
+            rows.Add(row);
+        }
+        if (rows.Count > 0) await WritePartAsync();
+        Directory.Move(temp, ctx.PartsDirectory);
+        ctx.Log($"round {ctx.Round}: part files rebuilt from candidates.parquet ({part} parts)");
     }
 
     /// <summary>Removes the part files once run.json records the final files as written (not before: a crash in between must be able to write them again).</summary>

@@ -101,6 +101,30 @@ public class RunStoreTests
     }
 
     [Fact]
+    public void Redoing_score_redoes_the_sampling_pass_without_its_old_parts_and_refuses_while_the_reward_model_is_gone()
+    {
+        string dir = Dir();
+        var store = RunStore.OpenOrCreate(dir, Config, 1, force: false);
+        foreach (var s in new[] { Stage.Gather, Stage.TrainRm, Stage.Sample, Stage.Score }) store.SetStage(1, s, StageState.Done);
+        string parts = Path.Combine(store.RoundDirectory(1), "parts");
+        Directory.CreateDirectory(parts);
+        File.WriteAllText(Path.Combine(parts, "part-00000.parquet"), "the earlier pass");
+
+        var e = Assert.Throws<FileNotFoundException>(() => FlywheelRunner.RedoFrom(store, 1, Stage.Score));
+        Assert.Contains("model.gguf is gone", e.Message);
+        Assert.True(Directory.Exists(parts));
+        Assert.Equal(StageState.Done, store.StageState(1, Stage.Score));
+
+        string rm = Path.Combine(store.RoundDirectory(1), "rm", "model.gguf");
+        Directory.CreateDirectory(Path.GetDirectoryName(rm)!);
+        File.WriteAllText(rm, "");
+        FlywheelRunner.RedoFrom(store, 1, Stage.Score);
+        Assert.False(Directory.Exists(parts));
+        Assert.Equal(StageState.Pending, store.StageState(1, Stage.Sample));
+        Assert.Equal(StageState.Done, RunStore.Open(dir).StageState(1, Stage.TrainRm));
+    }
+
+    [Fact]
     public void Temporary_files_a_killed_process_left_are_removed_by_the_next_run_and_atomic_writes_leave_none()
     {
         string dir = Dir();
