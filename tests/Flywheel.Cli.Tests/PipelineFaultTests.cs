@@ -9,7 +9,8 @@ using Flywheel.Pipeline.Verifiers;
 namespace Flywheel.Cli.Tests;
 
 /// <summary>
-/// A fault inside the sample → score → write pipeline ends the stage with its cause, never a hang.
+/// A fault inside the sample → score → write pipeline ends the stage with its cause, never a hang; and trainings are
+/// not cut short by the timeout meant for single backend calls.
 /// </summary>
 public class PipelineFaultTests
 {
@@ -39,6 +40,23 @@ public class PipelineFaultTests
         Assert.Equal(FailingVerifier.Message, e.Message);
     }
 
+    [Fact]
+    public async Task Trainings_are_not_cut_short_by_the_backend_timeout()
+    {
+        string run = await CompletedRoundAsync();
+        var log = new List<string>();
+        var timeout = TimeSpan.FromMilliseconds(20);
+        // Many epochs: each training surely outlasts the timeout, which around a whole training would cancel it every time.
+        var ctx = Round1(run, new ResiliencePipelines(log.Add, new ResilienceOptions { BackendTimeout = timeout }), epochs: 100);
+        var clock = Stopwatch.StartNew();
+        await TrainRewardModelStage.RunAsync(ctx, CancellationToken.None);
+        Assert.True(clock.Elapsed > timeout, $"the reward model trained in {clock.Elapsed}, within the timeout");
+        clock.Restart();
+        await SftStage.RunAsync(ctx, CancellationToken.None);
+        Assert.True(clock.Elapsed > timeout, $"the policy trained in {clock.Elapsed}, within the timeout");
+        Assert.DoesNotContain(log, l => l.StartsWith("retrying", StringComparison.Ordinal));
+    }
+
     /// <summary>A tiny run's round 1, done: its pairs, reward model and kept rows are there for a stage to run again.</summary>
     private static async Task<string> CompletedRoundAsync()
     {
@@ -48,13 +66,15 @@ public class PipelineFaultTests
         return setup.RunDir();
     }
 
-    private static RoundContext Round1(string run, ResiliencePipelines resilience, IVerifier? verifier = null)
+    private static RoundContext Round1(string run, ResiliencePipelines resilience, IVerifier? verifier = null, int? epochs = null)
     {
         var store = RunStore.Open(run);
+        var config = store.Config;
+        if (epochs is int n) config = config with { RewardModel = config.RewardModel with { Epochs = n }, Sft = config.Sft with { Epochs = n } };
         return new RoundContext
         {
             Store = store,
-            Config = store.Config,
+            Config = config,
             Round = 1,
             Device = ComputeDevice.Cpu,
             Resilience = resilience,
