@@ -21,6 +21,9 @@ public sealed record RunOptions
 
     /// <summary>Bad dataset rows go to rejects files in the round's folder, counted in the metrics, instead of stopping the run.</summary>
     public bool SkipBad { get; init; }
+
+    /// <summary>Retries and the timeout of single model-backend calls.</summary>
+    public ResilienceOptions Resilience { get; init; } = new();
 }
 
 /// <summary>A stage failed: names the round, the stage and the cause (the inner exception).</summary>
@@ -45,7 +48,7 @@ public static class FlywheelRunner
         var device = ParseDevice(options.Device ?? config.Device);
         LlamaBackend.Initialize(new BackendOptions { Device = device });
         var log = options.Log ?? (_ => { });
-        var resilience = new ResiliencePipelines(log);
+        var resilience = new ResiliencePipelines(log, options.Resilience);
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
         bool roundsLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone);
         bool evaluationLeft = verifier is not null && (store.Manifest.InitialPolicyPassAt1 is null || store.Manifest.FinalPolicyPassAt1 is null);

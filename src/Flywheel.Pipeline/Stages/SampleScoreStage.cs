@@ -46,8 +46,8 @@ internal static class SampleScoreStage
         long tokens = 0, finished = done;
         long total = await ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, null, sampler.Problem, ct).Prompts.CountAsync(ct);
 
-        // The blocks stop on this token too: when sampling fails they must stop, and be waited for, before the scorer
-        // and the sampler they use are disposed.
+        // The blocks and the sampler stop on this token too: when sampling fails the blocks must stop, and be waited
+        // for, before the scorer and the sampler they use are disposed; when a block faults, everything else must stop.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = stop.Token };
         var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x =>
@@ -57,7 +57,7 @@ internal static class SampleScoreStage
             var queries = x.Result.Candidates.Select(c => new RewardQuery(prompt.Messages, c.Text)).ToList();
             // One prompt's K candidates are scored together, whatever else is in flight: rewards do not depend on
             // what a resumed run happens to batch them with.
-            float[] rewards = ctx.Resilience.Backend.Execute(token => scorer.Score(queries, cancellationToken: token), ct);
+            float[] rewards = ctx.Resilience.Backend.Execute(token => scorer.Score(queries, cancellationToken: token), stop.Token);
             var rows = x.Result.Candidates.Select(c => new CandidateRow
             {
                 PromptId = prompt.Id,
@@ -87,7 +87,7 @@ internal static class SampleScoreStage
             writeTime.Start();
             string path = Path.Combine(ctx.PartsDirectory, $"part-{partNumber++:00000}.parquet");
             var rows = ready.SelectMany(p => p).ToList();
-            await ctx.Resilience.Io.ExecuteAsync(async token => await ParquetSerializer.SerializeAsync(rows, path, RowFiles.Options(), token), ct);
+            await ctx.Resilience.Io.ExecuteAsync(async token => await ParquetSerializer.SerializeAsync(rows, path, RowFiles.Options(), token), stop.Token);
             writeTime.Stop();
             finished += ready.Count;
             ready.Clear();
@@ -95,7 +95,9 @@ internal static class SampleScoreStage
         }
         var write = new ActionBlock<CandidateRow[]>(async prompt =>
         {
-            pending.Add(prompt[0].PromptIndex, prompt);
+            // Not an ArgumentException, which would read as bad input (exit 2): a prompt seen twice is a failure of the run.
+            if (!pending.TryAdd(prompt[0].PromptIndex, prompt))
+                throw new InvalidOperationException($"round {ctx.Round}: prompt {prompt[0].PromptIndex} came back from sampling twice");
             while (pending.Remove(next, out var inOrder))
             {
                 ready.Add(inOrder);
@@ -106,6 +108,14 @@ internal static class SampleScoreStage
         var link = new DataflowLinkOptions { PropagateCompletion = true };
         Datasets.DatasetReader<Datasets.PromptRecord>? promptReader = null;
         score.LinkTo(write, link);
+        // A faulted write block unlinks itself from the score block, whose bounded output then fills: the score block
+        // never completes and SendAsync waits forever. So a fault in either block cancels everything else.
+        async Task CancelOnFaultAsync(Task completion)
+        {
+            await completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (completion.IsFaulted) await stop.CancelAsync();
+        }
+        var cancelOnFault = Task.WhenAll(CancelOnFaultAsync(score.Completion), CancelOnFaultAsync(write.Completion));
 
         try
         {
@@ -115,10 +125,10 @@ internal static class SampleScoreStage
             var prompts = source
                 .Select(p => new PromptItem(index++, p))
                 .Where(p => p.Index >= done);
-            await foreach (var item in sampler.SampleAsync(prompts, config.Seed, ctx.Round, "sample", ct))
+            await foreach (var item in sampler.SampleAsync(prompts, config.Seed, ctx.Round, "sample", stop.Token))
             {
                 tokens += item.Result.Candidates.Sum(c => c.TokenCount);
-                if (!await score.SendAsync(item, ct)) break; // the pipeline faulted: its exception surfaces below
+                if (!await score.SendAsync(item, stop.Token)) break; // the pipeline faulted: its exception surfaces below
             }
             score.Complete();
             await write.Completion;
@@ -137,6 +147,11 @@ internal static class SampleScoreStage
             try { await Task.WhenAll(score.Completion, write.Completion); }
             catch (OperationCanceledException) { } // the blocks stopped, as asked
             throw;
+        }
+        finally
+        {
+            // Both blocks have completed by now; this only lets the watch on them finish before stop is disposed.
+            await cancelOnFault;
         }
         return new StageTimes(sampler.BusyTime, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
     }

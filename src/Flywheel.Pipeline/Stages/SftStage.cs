@@ -35,7 +35,7 @@ internal static class SftStage
             Template = ctx.Config.Policy.NamedTemplate(),
         };
         var progress = new Progress<TrainingProgress>(p => ctx.Report(Stage.Sft, p.Step, p.TotalSteps, $"loss {p.Loss:F4}", p.TokensPerSecond));
-        ctx.Resilience.Backend.Execute(token =>
+        ctx.Resilience.Training.Execute(token =>
         {
             using var trainer = new SftTrainer(ctx.PolicyPath, options);
             trainer.Train(examples, null, progress, token);

@@ -48,7 +48,7 @@ internal static class TrainRewardModelStage
         };
         var progress = new Progress<TrainingProgress>(p =>
             ctx.Report(Stage.TrainRm, p.Step, p.TotalSteps, $"loss {p.Loss:F4}" + (p.Accuracy is double a ? $", accuracy {a:P1}" : ""), p.TokensPerSecond));
-        var result = ctx.Resilience.Backend.Execute(token =>
+        var result = ctx.Resilience.Training.Execute(token =>
         {
             using var trainer = new RewardModelTrainer(backbone, options);
             var r = trainer.Train(train, eval, progress, token);
