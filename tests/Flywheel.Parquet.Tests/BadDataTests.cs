@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace Flywheel.Parquet.Tests;
 
@@ -61,7 +60,8 @@ public sealed class BadDataTests
 
     /// <summary>
     /// Seeded fuzzing: truncations and byte flips of real files (ours and the corpora's). Each case must read
-    /// cleanly or fail with <see cref="ParquetFormatException"/>, quickly.
+    /// cleanly or fail with <see cref="ParquetFormatException"/>; a case that has not ended after a minute counts as a
+    /// hang (a bound against endless loops, not a speed test).
     /// </summary>
     [Fact]
     public async Task TruncatedAndFlippedFiles_FailCleanly()
@@ -69,7 +69,6 @@ public sealed class BadDataTests
         var originals = await Originals();
         var rng = new Random(20240611);
         int cases = 0, rejected = 0;
-        var slowest = TimeSpan.Zero;
         foreach (var (name, bytes) in originals)
         {
             for (int k = 0; k < 3000 / originals.Count; k++, cases++)
@@ -97,10 +96,13 @@ public sealed class BadDataTests
                     what = "flipped at " + string.Join(",", positions);
                 }
 
-                var watch = Stopwatch.StartNew();
                 try
                 {
-                    await ReadAll(mutated);
+                    await ReadAll(mutated).WaitAsync(TimeSpan.FromMinutes(1));
+                }
+                catch (TimeoutException)
+                {
+                    Assert.Fail($"{name} {what}: the read did not end (a loop on corrupt data?)");
                 }
                 catch (ParquetFormatException e)
                 {
@@ -112,8 +114,6 @@ public sealed class BadDataTests
                     Assert.Fail($"{name} {what}: {e.GetType().Name}: {e.Message}\n{e.StackTrace}");
                 }
 
-                slowest = watch.Elapsed > slowest ? watch.Elapsed : slowest;
-                Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"{name} {what} took {watch.Elapsed}");
             }
         }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Flywheel.Pipeline.Datasets;
 
 namespace Flywheel.Pipeline.Tests.Datasets;
@@ -34,7 +33,6 @@ public class StreamingTests
     {
         using var cts = new CancellationTokenSource();
         var reader = PreferenceDatasets.ReadAsync(BigFile.Value, cancellationToken: cts.Token);
-        var clock = Stopwatch.StartNew();
 
         var e = await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
@@ -48,8 +46,7 @@ public class StreamingTests
         });
 
         Assert.Equal(cts.Token, e.CancellationToken);
-        Assert.InRange(reader.RowsRead, 5, 6);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"cancelled read took {clock.Elapsed}");
+        Assert.InRange(reader.RowsRead, 5, 6); // at once: counted in rows, not in seconds
     }
 
     [Fact]
