@@ -75,22 +75,27 @@ public class CrashResumeTests(ITestOutputHelper output)
     [Fact]
     public async Task Ctrl_c_stops_at_a_checkpoint_and_the_same_command_finishes_the_run()
     {
-        var setup = new TinyRun(prompts: 16, rounds: 1, partSize: 2);
+        // Enough work after the first part file (more parts, selection, SFT) that the interrupt lands in a running run.
+        var setup = new TinyRun(prompts: 96, rounds: 1, partSize: 2, maxNewTokens: 24);
         string dir = setup.RunDir();
-        using (var p = Flywheel("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet"))
+        var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        using (var p = Flywheel(errors.Enqueue, "run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet"))
         {
-            // Wait until sampling has written a part, then interrupt as a terminal's Ctrl-C would.
-            var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!p.HasExited && DateTime.UtcNow < deadline && !Directory.Exists(Path.Combine(dir, "round-001", "parts"))) await Task.Delay(50);
-            if (!p.HasExited) Assert.Equal(0, kill(p.Id, 2));
+            // Wait until sampling has written a part, then interrupt as a terminal's Ctrl-C would: the run must still
+            // be going (sampling, selection and SFT are left), or this test would prove nothing.
+            await WaitUntil(p, () => Directory.Exists(Path.Combine(dir, "round-001", "parts")));
+            Assert.False(p.HasExited, $"the run ended (exit {(p.HasExited ? p.ExitCode : 0)}) before it could be interrupted: {string.Join(" | ", errors)}");
+            Assert.Equal(0, kill(p.Id, 2));
             p.WaitForExit();
-            Assert.True(p.ExitCode is 0 or 1, $"exit code {p.ExitCode}");
+            Assert.Equal(1, p.ExitCode);
         }
+        Assert.Contains("flywheel: stopped", errors);
         var manifest = RunStore.Open(dir).Manifest;
+        Assert.False(manifest.Round(1).IsDone, "the interrupted run finished anyway");
         Assert.DoesNotContain(manifest.Rounds.SelectMany(r => r.Stages.Values), s => s == StageState.Failed);
         Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet").WaitForExitCode());
         Assert.True(RunStore.Open(dir).Manifest.Round(1).IsDone);
-        Assert.Equal(32, (await Rows(Path.Combine(dir, "round-001", "sft.parquet"))).Count);
+        Assert.Equal(192, (await Rows(Path.Combine(dir, "round-001", "sft.parquet"))).Count);
     }
 
     private static async Task WaitUntil(Process p, Func<bool> condition)
@@ -124,7 +129,9 @@ public class CrashResumeTests(ITestOutputHelper output)
         return rows;
     }
 
-    private static Process Flywheel(params string[] args)
+    private static Process Flywheel(params string[] args) => Flywheel(null, args);
+
+    private static Process Flywheel(Action<string>? onError, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "flywheel.dll"), .. args])
         {
@@ -133,7 +140,7 @@ public class CrashResumeTests(ITestOutputHelper output)
         };
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) onError?.Invoke(e.Data); };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;
