@@ -11,6 +11,7 @@ internal static class FlywheelCli
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var console = new CliConsole(stdout, stderr);
+        var verbose = new Option<bool>("--verbose") { Description = "on a failure, print the exception's stack after its one-line reason", Recursive = true };
         var root = new RootCommand("Flywheel: the Llama 3.1-style post-training data flywheel — preference pairs, reward model, rejection sampling, SFT data.")
         {
             RunCommand.CreateRun(console),
@@ -19,6 +20,7 @@ internal static class FlywheelCli
             ExportCommand.Create(console),
             InspectCommand.Create(console),
         };
+        root.Options.Add(verbose);
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -37,11 +39,13 @@ internal static class FlywheelCli
         catch (Exception e) when (IsBadInput(e))
         {
             await stderr.WriteLineAsync($"flywheel: {OneLine(e.Message)}");
+            if (parsed.GetValue(verbose)) await stderr.WriteLineAsync(e.ToString());
             return ExitCodes.BadInput;
         }
         catch (Exception e)
         {
             await stderr.WriteLineAsync($"flywheel: {e.GetType().Name}: {OneLine(e.Message)}");
+            if (parsed.GetValue(verbose)) await stderr.WriteLineAsync(e.ToString());
             return ExitCodes.RunFailed;
         }
     }

@@ -115,7 +115,7 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
                 tokens += batch.Sum(task.Tokens);
             }
             if (!double.IsFinite(loss))
-                throw new Flywheel.Llama.LlamaException($"the loss became {loss} at step {s + 1}; lower the learning rate");
+                throw new TrainingDivergedException($"the loss became {loss} at step {s + 1}; lower the learning rate");
             double lr = LearningRate.At(options, session.Optimizer.Step, steps.Count);
             double norm = session.Optimizer.Update(lr);
             losses.Add(loss);

@@ -128,6 +128,13 @@ public class BadInputRunTests
         var r = await Run(setup);
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("policy.gguf: model file not found", r.Error);
+        AssertOneLineError(r);
+
+        // --verbose keeps the one-line reason first and adds the stack for a bug report.
+        var verbose = await Run(setup, "--verbose");
+        Assert.Equal(2, verbose.ExitCode);
+        Assert.Contains("policy.gguf: model file not found", verbose.Error.Split('\n')[0]);
+        Assert.Contains("   at Flywheel.", verbose.Error);
     }
 
     [Fact]
