@@ -119,8 +119,7 @@ public sealed class ParquetWriter : IAsyncDisposable
     public ValueTask WriteRowAsync(IReadOnlyDictionary<string, object?> row, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(row);
-        _dynamic.Write(row);
-        return EndRowAsync(cancellationToken);
+        return WriteRowAsync(_dynamic, row, cancellationToken);
     }
 
     /// <summary>
@@ -240,10 +239,33 @@ public sealed class ParquetWriter : IAsyncDisposable
         _rowGroups.Add(group);
     }
 
-    /// <summary>Counts a shredded row and cuts the row group once enough is buffered.</summary>
-    internal ValueTask EndRowAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Shreds a row whole or not at all, then cuts the row group once enough is buffered. A row that fails half-way
+    /// (a value that does not fit, a null where required) is taken back out of the columns it reached, so a caller
+    /// that catches the failure and goes on writing gets exactly its good rows.
+    /// </summary>
+    internal ValueTask WriteRowAsync<T>(RowShredder<T> shredder, T row, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_completed, this);
+        foreach (var c in _columns)
+        {
+            c.BeginRow();
+        }
+
+        try
+        {
+            shredder.Write(row);
+        }
+        catch
+        {
+            foreach (var c in _columns)
+            {
+                c.RollBackRow();
+            }
+
+            throw;
+        }
+
         _rowsInGroup++;
         if ((_rowsInGroup & 255) == 0 && _columns.Sum(c => c.BufferedBytes) >= _options.RowGroupSize)
         {
