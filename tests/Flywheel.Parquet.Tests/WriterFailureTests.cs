@@ -1,6 +1,11 @@
+using System.Runtime.CompilerServices;
+
 namespace Flywheel.Parquet.Tests;
 
-/// <summary>Failures while writing: a row that fails half-way is not written at all.</summary>
+/// <summary>
+/// Failures while writing: a row that fails half-way is not written at all, and a file written by path leaves
+/// nothing behind when it fails (and only the target when it succeeds).
+/// </summary>
 public sealed class WriterFailureTests : IDisposable
 {
     private static readonly ParquetSchema Declared = new(
@@ -92,6 +97,54 @@ public sealed class WriterFailureTests : IDisposable
 
         Assert.Equal(good, await ParquetSerializer.DeserializeAsync<PromptRecord>(path).ToListAsync());
         await AssertSameAsAsync(reference, path);
+    }
+
+    [Fact]
+    public async Task A_serialization_that_fails_mid_way_leaves_no_file_and_no_temporary()
+    {
+        var path = Path.Combine(_dir, "target.parquet");
+        string[] during = [], cleanable = [];
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => ParquetSerializer.SerializeAsync(Failing(), path));
+        Assert.Equal("source failed", e.Message);
+        Assert.Empty(Directory.GetFileSystemEntries(_dir));
+
+        // While it was being written, the one file there was a temporary that the pipeline's cleanup (AtomicFile.CleanUp: *.tmp-*) recognises.
+        var temp = Assert.Single(during);
+        Assert.Matches($@"^target\.parquet\.tmp-{Environment.ProcessId}-[0-9a-f]{{32}}$", Path.GetFileName(temp));
+        Assert.Equal([temp], cleanable);
+
+        async IAsyncEnumerable<PromptRecord> Failing([EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            for (int i = 0; i < 500; i++)
+            {
+                await Task.Yield();
+                yield return new PromptRecord("id" + i, "prompt " + i, null);
+            }
+
+            during = Directory.GetFileSystemEntries(_dir);
+            cleanable = Directory.GetFiles(_dir, "*.tmp-*", SearchOption.AllDirectories);
+            throw new InvalidOperationException("source failed");
+        }
+    }
+
+    [Fact]
+    public async Task A_serialization_whose_rename_fails_leaves_no_temporary()
+    {
+        // The target is a directory, so the final move fails after the file was written in full.
+        var path = Path.Combine(_dir, "target.parquet");
+        Directory.CreateDirectory(path);
+        await Assert.ThrowsAnyAsync<IOException>(() => ParquetSerializer.SerializeAsync([new PromptRecord("a", "b", null)], path));
+        Assert.Equal([path], Directory.GetFileSystemEntries(_dir));
+    }
+
+    [Fact]
+    public async Task A_successful_serialization_leaves_exactly_the_target()
+    {
+        var path = Path.Combine(_dir, "target.parquet");
+        PromptRecord[] rows = [new("a", "b", null), new("c", "d", "e")];
+        await ParquetSerializer.SerializeAsync(rows, path);
+        Assert.Equal([path], Directory.GetFileSystemEntries(_dir));
+        Assert.Equal(rows, await ParquetSerializer.DeserializeAsync<PromptRecord>(path).ToListAsync());
     }
 
     private static Dictionary<string, object?> GoodRow(int i) => new()
