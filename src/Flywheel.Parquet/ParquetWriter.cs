@@ -39,7 +39,7 @@ public sealed class ParquetWriterOptions
 /// <summary>
 /// Writes a Parquet file row group by row group (data page v1, PLAIN or dictionary encoding, statistics). A file
 /// written by path appears complete or not at all: it is written under a temporary name and renamed by
-/// <see cref="CompleteAsync"/>; disposing without completing deletes it.
+/// <see cref="CompleteAsync"/> once synced to disk; a failure, or disposing without completing, deletes it.
 /// </summary>
 public sealed class ParquetWriter : IAsyncDisposable
 {
@@ -90,7 +90,9 @@ public sealed class ParquetWriter : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(schema);
         var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+
+        // NAME.tmp-PID-GUID, beside the target: the pipeline's cleanup (*.tmp-*) removes one a killed process left.
+        var temp = $"{full}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
         var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
         try
         {
@@ -119,8 +121,7 @@ public sealed class ParquetWriter : IAsyncDisposable
     public ValueTask WriteRowAsync(IReadOnlyDictionary<string, object?> row, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(row);
-        _dynamic.Write(row);
-        return EndRowAsync(cancellationToken);
+        return WriteRowAsync(_dynamic, row, cancellationToken);
     }
 
     /// <summary>
@@ -130,11 +131,44 @@ public sealed class ParquetWriter : IAsyncDisposable
     /// </summary>
     public Task FlushRowGroupAsync(CancellationToken cancellationToken = default) => EndRowGroupAsync(_options.OverlapRowGroups, cancellationToken);
 
-    /// <summary>Writes the last row group and the footer, and moves the file into place.</summary>
+    /// <summary>
+    /// Writes the last row group and the footer, and moves the file into place (synced to disk first). If this fails,
+    /// the writer is finished and a file written by path leaves nothing behind.
+    /// </summary>
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_completed, this);
+        try
+        {
+            await FinishAsync(cancellationToken);
+        }
+        catch
+        {
+            // No row group is being written by now: FinishAsync waited for the last one.
+            await AbandonAsync();
+            throw;
+        }
+    }
 
+    public async ValueTask DisposeAsync()
+    {
+        // A row group still being written uses the stream and its buffers; its failure, if any, is not this call's.
+        await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var c in _columns.Concat(_sealed ?? []).OfType<IDisposable>())
+        {
+            c.Dispose();
+        }
+
+        if (!_completed)
+        {
+            await AbandonAsync();
+        }
+    }
+
+    internal ColumnBuffer Column(int index) => _columns[index];
+
+    private async Task FinishAsync(CancellationToken cancellationToken)
+    {
         // The last row group: nothing is left to overlap its encoding with.
         await EndRowGroupAsync(overlap: false, cancellationToken);
         var metadata = new FileMetaData
@@ -153,43 +187,43 @@ public sealed class ParquetWriter : IAsyncDisposable
         footer.Write("PAR1"u8);
         await _stream.WriteAsync(footer.Memory, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
-        _completed = true;
-        if (_ownsStream)
+        if (_stream is FileStream file && _tempPath is not null)
+        {
+            // The data reaches the disk before the rename makes it visible, so a power cut cannot leave a renamed
+            // torn file. The directory is not synced after the move: .NET cannot open a directory (no FileStream,
+            // no File.OpenHandle) on Linux, so the rename itself may be lost, leaving the old file or none.
+            file.Flush(flushToDisk: true);
+            await file.DisposeAsync();
+            File.Move(_tempPath, _path!, overwrite: true);
+        }
+        else if (_ownsStream)
         {
             await _stream.DisposeAsync();
         }
 
-        if (_tempPath is not null)
-        {
-            File.Move(_tempPath, _path!, overwrite: true);
-        }
+        _completed = true;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Finishes the writer without a file: closes the stream it owns and deletes its temporary.</summary>
+    private async ValueTask AbandonAsync()
     {
-        // A row group still being written uses the stream and its buffers; its failure, if any, is not this call's.
-        await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        foreach (var c in _columns.Concat(_sealed ?? []).OfType<IDisposable>())
+        _completed = true;
+        try
         {
-            c.Dispose();
-        }
-
-        if (!_completed)
-        {
-            _completed = true;
             if (_ownsStream)
             {
                 await _stream.DisposeAsync();
             }
-
+        }
+        finally
+        {
+            // Closing can fail too (flushing onto a full disk): the temporary goes all the same.
             if (_tempPath is not null)
             {
                 File.Delete(_tempPath);
             }
         }
     }
-
-    internal ColumnBuffer Column(int index) => _columns[index];
 
     private async Task EndRowGroupAsync(bool overlap, CancellationToken cancellationToken)
     {
@@ -240,10 +274,33 @@ public sealed class ParquetWriter : IAsyncDisposable
         _rowGroups.Add(group);
     }
 
-    /// <summary>Counts a shredded row and cuts the row group once enough is buffered.</summary>
-    internal ValueTask EndRowAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Shreds a row whole or not at all, then cuts the row group once enough is buffered. A row that fails half-way
+    /// (a value that does not fit, a null where required) is taken back out of the columns it reached, so a caller
+    /// that catches the failure and goes on writing gets exactly its good rows.
+    /// </summary>
+    internal ValueTask WriteRowAsync<T>(RowShredder<T> shredder, T row, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_completed, this);
+        foreach (var c in _columns)
+        {
+            c.BeginRow();
+        }
+
+        try
+        {
+            shredder.Write(row);
+        }
+        catch
+        {
+            foreach (var c in _columns)
+            {
+                c.RollBackRow();
+            }
+
+            throw;
+        }
+
         _rowsInGroup++;
         if ((_rowsInGroup & 255) == 0 && _columns.Sum(c => c.BufferedBytes) >= _options.RowGroupSize)
         {

@@ -20,6 +20,8 @@ internal sealed class ByteBuffer : IDisposable
 
     public void Clear() => Length = 0;
 
+    public void Truncate(int length) => Length = length;
+
     /// <summary>Returns room for <paramref name="size"/> more bytes at the end; <see cref="Advance"/> commits them.</summary>
     public Span<byte> GetSpan(int size)
     {

@@ -29,6 +29,11 @@ internal abstract class ColumnBuffer(ParquetField leaf, ChunkSettings settings)
     private Growable<int> _def = new(1024);
     private Growable<int> _rep = new(1024);
 
+    // Where the row being shredded began, to take it back out if it fails half-way.
+    private int _rowLevels;
+    private int _rowValues;
+    private int _rowDistinct;
+
     public ParquetField Leaf { get; } = leaf;
 
     protected ChunkSettings Settings { get; } = settings;
@@ -60,6 +65,23 @@ internal abstract class ColumnBuffer(ParquetField leaf, ChunkSettings settings)
         (_rep, other._rep) = (other._rep, _rep);
         (LevelCount, other.LevelCount) = (other.LevelCount, LevelCount);
         SwapValues(other);
+    }
+
+    /// <summary>Marks the start of a row, which <see cref="RollBackRow"/> returns to.</summary>
+    public void BeginRow()
+    {
+        _rowLevels = LevelCount;
+        _rowValues = ValueCount;
+        _rowDistinct = DictionarySize;
+    }
+
+    /// <summary>Drops what the current row appended: its levels, values and new dictionary entries.</summary>
+    public void RollBackRow()
+    {
+        _def.Truncate(_rowLevels);
+        _rep.Truncate(_rowLevels);
+        LevelCount = _rowLevels;
+        TruncateValues(_rowValues, _rowDistinct);
     }
 
     public void Reset()
@@ -156,6 +178,9 @@ internal abstract class ColumnBuffer(ParquetField leaf, ChunkSettings settings)
 
     protected abstract void SwapValues(ColumnBuffer other);
 
+    /// <summary>Keeps the first <paramref name="values"/> values and <paramref name="distinct"/> dictionary entries.</summary>
+    protected abstract void TruncateValues(int values, int distinct);
+
     protected abstract long ValueSize(int index);
 
     protected abstract void WriteDictionary(ByteBuffer page);
@@ -222,6 +247,8 @@ internal sealed class BooleanColumnBuffer(ParquetField leaf, ChunkSettings setti
     }
 
     protected override void ResetValues() => _values.Clear();
+
+    protected override void TruncateValues(int values, int distinct) => _values.Truncate(values);
 
     protected override void SwapValues(ColumnBuffer other)
     {
@@ -318,6 +345,23 @@ internal sealed class NumberColumnBuffer<T>(ParquetField leaf, ChunkSettings set
         else if (Settings.Dictionary)
         {
             _dictionary = [];
+        }
+    }
+
+    protected override void TruncateValues(int values, int distinct)
+    {
+        _values.Truncate(values);
+
+        // A fallback to PLAIN that the row caused stays: the chunk is written correctly either way.
+        if (_dictionary is not null)
+        {
+            _indices.Truncate(values);
+            foreach (var v in _distinct.Items.AsSpan(distinct, _distinct.Count - distinct))
+            {
+                _dictionary.Remove(v);
+            }
+
+            _distinct.Truncate(distinct);
         }
     }
 
@@ -457,6 +501,26 @@ internal sealed class ByteArrayColumnBuffer(ParquetField leaf, ChunkSettings set
         }
     }
 
+    protected override void TruncateValues(int values, int distinct)
+    {
+        _plain.Truncate(Start(_ends, values));
+        _ends.Truncate(values);
+
+        // A fallback to PLAIN that the row caused stays: the chunk is written correctly either way.
+        if (_dictData is not null)
+        {
+            _indices.Truncate(values);
+            if (_dictEnds.Count > distinct)
+            {
+                _dictData.Truncate(Start(_dictEnds, distinct));
+                _dictEnds.Truncate(distinct);
+
+                // Open addressing cannot drop entries in place: the table is rebuilt, which only a failed row pays for.
+                Rehash(_slots.Length);
+            }
+        }
+    }
+
     protected override void SwapValues(ColumnBuffer other)
     {
         var o = (ByteArrayColumnBuffer)other;
@@ -582,13 +646,13 @@ internal sealed class ByteArrayColumnBuffer(ParquetField leaf, ChunkSettings set
         }
         else if (_dictEnds.Count * 2 > _slots.Length)
         {
-            Rehash();
+            Rehash(_slots.Length * 2);
         }
     }
 
-    private void Rehash()
+    private void Rehash(int size)
     {
-        _slots = NewSlots(_slots.Length * 2);
+        _slots = NewSlots(size);
         int mask = _slots.Length - 1;
         for (int i = 0; i < _dictEnds.Count; i++)
         {

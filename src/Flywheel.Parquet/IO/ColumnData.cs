@@ -28,6 +28,9 @@ internal struct Growable<T>
 
     /// <summary>Empties it, keeping the array: the next row group reuses what the last one grew.</summary>
     public void Clear() => Count = 0;
+
+    /// <summary>Drops the items from <paramref name="count"/> on (those a failed row appended).</summary>
+    public void Truncate(int count) => Count = count;
 }
 
 /// <summary>One column chunk, decoded: its levels and its non-null values, with a cursor for assembling rows.</summary>

@@ -35,8 +35,7 @@ public sealed class ParquetRecordWriter<T> : IAsyncDisposable
     /// <summary>Adds a record; a null where its column is required raises <see cref="ArgumentException"/> naming the column.</summary>
     public ValueTask WriteAsync(T record, CancellationToken cancellationToken = default)
     {
-        _shredder.Write(record);
-        return _writer.EndRowAsync(cancellationToken);
+        return _writer.WriteRowAsync(_shredder, record, cancellationToken);
     }
 
     /// <summary>Ends the current row group here.</summary>
