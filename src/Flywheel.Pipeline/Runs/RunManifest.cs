@@ -56,6 +56,12 @@ public sealed class RunManifest
     [JsonPropertyName("final_policy_pass_at_1")]
     public double? FinalPolicyPassAt1 { get; set; }
 
+    /// <summary>
+    /// The policy <see cref="FinalPolicyPassAt1"/> was measured on (relative to the run's folder): a run extended
+    /// with more rounds has another last policy, and its figure is measured again.
+    /// </summary>
+    public string? FinalPolicy { get; set; }
+
     /// <summary>The prompts file both pass@1 figures were measured on.</summary>
     public string? PassAt1Prompts { get; set; }
 
