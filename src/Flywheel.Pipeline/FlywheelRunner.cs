@@ -88,7 +88,7 @@ public static class FlywheelRunner
             await RunStageAsync(ctx, Stage.Gather, async ct =>
             {
                 var (pairs, rejected) = await GatherStage.RunAsync(ctx, ct);
-                return m => m with { Pairs = pairs, RowsRejected = rejected };
+                return m => m with { Pairs = pairs, PairsRejected = rejected, RowsRejected = rejected + (m.PromptsRejected ?? 0) };
             }, cancellationToken);
             await RunStageAsync(ctx, Stage.TrainRm, async ct =>
             {
@@ -102,7 +102,13 @@ public static class FlywheelRunner
                 {
                     var times = await SampleScoreStage.RunAsync(ctx, ct);
                     log($"round {round}: sample {times.Sample.TotalSeconds:F1}s, score {times.Score.TotalSeconds:F1}s, write {times.Write.TotalSeconds:F1}s busy in {times.Wall.TotalSeconds:F1}s");
-                    return m => m with { TokensPerSecond = times.TokensPerSecond, RowsRejected = (m.RowsRejected ?? 0) + times.PromptsRejected };
+                    // A manifest from before the per-stage counts has only the total: gather's count until sampling first ran.
+                    return m => m with
+                    {
+                        TokensPerSecond = times.TokensPerSecond,
+                        PromptsRejected = times.PromptsRejected,
+                        RowsRejected = (m.PairsRejected ?? m.RowsRejected ?? 0) + times.PromptsRejected,
+                    };
                 }, cancellationToken);
                 store.SetStage(round, Stage.Score, StageState.Done);
             }

@@ -110,7 +110,14 @@ public sealed record RoundMetrics
 {
     public long? Pairs { get; init; }
     public long? PairsTruncated { get; init; }
+    /// <summary>Rows set aside under --skip-bad: <see cref="PairsRejected"/> plus <see cref="PromptsRejected"/>.</summary>
     public long? RowsRejected { get; init; }
+
+    /// <summary>Preference rows gather set aside; each stage keeps its own count, so that a redone stage replaces it.</summary>
+    public long? PairsRejected { get; init; }
+
+    /// <summary>Prompt rows sampling set aside.</summary>
+    public long? PromptsRejected { get; init; }
     public double? RmEvalAccuracy { get; init; }
     public long? Candidates { get; init; }
     public long? Kept { get; init; }
