@@ -51,6 +51,9 @@ public static class FlywheelRunner
         var resilience = new ResiliencePipelines(log, options.Resilience);
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
         bool roundsLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone);
+        // A run extended (or shortened) since has another last policy, so the figure of the old one no longer holds.
+        if (store.Manifest.FinalPolicyPassAt1 is not null && !MeasuredOnFinalPolicy(store, config))
+            store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy) = (null, null));
         bool evaluationLeft = verifier is not null && (store.Manifest.InitialPolicyPassAt1 is null || store.Manifest.FinalPolicyPassAt1 is null);
         if (roundsLeft || evaluationLeft)
         {
@@ -85,7 +88,7 @@ public static class FlywheelRunner
             await RunStageAsync(ctx, Stage.Gather, async ct =>
             {
                 var (pairs, rejected) = await GatherStage.RunAsync(ctx, ct);
-                return m => m with { Pairs = pairs, RowsRejected = rejected };
+                return m => m with { Pairs = pairs, PairsRejected = rejected, RowsRejected = rejected + (m.PromptsRejected ?? 0) };
             }, cancellationToken);
             await RunStageAsync(ctx, Stage.TrainRm, async ct =>
             {
@@ -99,7 +102,13 @@ public static class FlywheelRunner
                 {
                     var times = await SampleScoreStage.RunAsync(ctx, ct);
                     log($"round {round}: sample {times.Sample.TotalSeconds:F1}s, score {times.Score.TotalSeconds:F1}s, write {times.Write.TotalSeconds:F1}s busy in {times.Wall.TotalSeconds:F1}s");
-                    return m => m with { TokensPerSecond = times.TokensPerSecond, RowsRejected = (m.RowsRejected ?? 0) + times.PromptsRejected };
+                    // A manifest from before the per-stage counts has only the total: gather's count until sampling first ran.
+                    return m => m with
+                    {
+                        TokensPerSecond = times.TokensPerSecond,
+                        PromptsRejected = times.PromptsRejected,
+                        RowsRejected = (m.PairsRejected ?? m.RowsRejected ?? 0) + times.PromptsRejected,
+                    };
                 }, cancellationToken);
                 store.SetStage(round, Stage.Score, StageState.Done);
             }
@@ -141,8 +150,9 @@ public static class FlywheelRunner
             }
             if (store.Manifest.FinalPolicyPassAt1 is null)
             {
-                double final = await EvaluationStage.PassAt1Async(store, config, prompts, PolicyFor(store, config, store.Manifest.RoundsPlanned + 1), verifier, threads, rejects, options.Progress, cancellationToken);
-                store.Update(m => (m.FinalPolicyPassAt1, m.PassAt1Prompts) = (final, store.ToRecorded(prompts.Path)));
+                string last = FinalPolicy(store, config);
+                double final = await EvaluationStage.PassAt1Async(store, config, prompts, last, verifier, threads, rejects, options.Progress, cancellationToken);
+                store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy, m.PassAt1Prompts) = (final, store.ToRecorded(last), store.ToRecorded(prompts.Path)));
             }
             Reports.RunReport.Write(store.Manifest, ReportPath(store));
         }
@@ -246,6 +256,13 @@ public static class FlywheelRunner
         }
         return config.Policy.Model;
     }
+
+    /// <summary>The policy the last planned round's SFT produced (the one it sampled with when SFT is off).</summary>
+    private static string FinalPolicy(RunStore store, FlywheelConfig config) => PolicyFor(store, config, store.Manifest.RoundsPlanned + 1);
+
+    /// <summary>Whether final pass@1 was measured on today's last policy (a manifest that does not say is taken as not).</summary>
+    private static bool MeasuredOnFinalPolicy(RunStore store, FlywheelConfig config) =>
+        store.Manifest.FinalPolicy is { } measured && store.FromRecorded(measured) == Path.GetFullPath(FinalPolicy(store, config));
 
     /// <summary>Round 1 samples with the config's policy; a later round with the previous round's SFT output.</summary>
     private static string PolicyFor(RunStore store, FlywheelConfig config, int round)

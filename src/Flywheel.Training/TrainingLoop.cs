@@ -63,14 +63,15 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
                 steps.Add((epoch, i + options.GradientAccumulation >= batches.Count, group));
             }
         }
-        string fingerprint = Fingerprint();
+        // Hashing the model reads all of it: only done where there are checkpoints to match.
+        var fingerprint = new Lazy<string>(Fingerprint);
 
         var losses = new List<double>();
         int first = 0;
         bool resumed = false;
         if (options.CheckpointDirectory is { } dir && Checkpoint.TryLoad(dir) is { } checkpoint)
         {
-            if (checkpoint.Fingerprint != fingerprint || checkpoint.RandomState != random.State)
+            if (checkpoint.Fingerprint != fingerprint.Value || checkpoint.RandomState != random.State)
                 throw new Flywheel.Llama.LlamaException($"{Checkpoint.PathIn(dir)} comes from a run with other data or options; remove it or use another checkpoint directory");
             checkpoint.Restore(session.Parameters);
             session.Optimizer.Step = checkpoint.OptimizerStep;
@@ -121,7 +122,7 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
             losses.Add(loss);
             if (lastOfEpoch) task.EndOfEpoch(epoch, cancellationToken);
             if (options.CheckpointDirectory is { } d && ((s + 1) % options.CheckpointEverySteps == 0 || lastOfEpoch))
-                new Checkpoint(fingerprint, s + 1, session.Optimizer.Step, random.State, losses, task.SaveState()).Save(d, session.Parameters);
+                new Checkpoint(fingerprint.Value, s + 1, session.Optimizer.Step, random.State, losses, task.SaveState()).Save(d, session.Parameters);
             double seconds = clock.Elapsed.TotalSeconds;
             progress?.Report(new TrainingProgress
             {
@@ -139,14 +140,15 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
         return new LoopResult(losses, steps.Count, resumed);
     }
 
-    // The run's identity: the encoded data and every option that changes the result (not device, threads or checkpointing).
+    // The run's identity: the encoded data, the model's content and every option that changes the result (not device,
+    // threads or checkpointing). No paths: a folder moved with its checkpoints resumes, another model at the same path does not.
     private string Fingerprint()
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         task.Hash(hash);
         var relevant = options with { Device = Flywheel.Llama.ComputeDevice.Auto, Threads = null, CheckpointDirectory = null, CheckpointEverySteps = 1 };
         hash.AppendData(Encoding.UTF8.GetBytes(relevant.ToString()));
-        hash.AppendData(Encoding.UTF8.GetBytes(session.Source.Path));
+        using (var model = File.OpenRead(session.Source.Path)) hash.AppendData(SHA256.HashData(model));
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 }

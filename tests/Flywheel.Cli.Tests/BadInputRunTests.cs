@@ -121,6 +121,21 @@ public class BadInputRunTests
     }
 
     [Fact]
+    public async Task Redoing_a_round_from_sample_counts_its_rejected_rows_once()
+    {
+        var setup = new TinyRun(rounds: 1);
+        InsertLine(setup, "pairs.jsonl", 4, "{\"prompt\": \"1+1=\", \"chosen\": \"2\",");
+        InsertLine(setup, "prompts.jsonl", 3, "{\"id\": \"bad\", \"prompt\": ");
+        Assert.Equal(0, (await Run(setup, "--skip-bad")).ExitCode);
+        // One bad pair (gather) and one bad prompt (sample).
+        Assert.Equal(2, RunStore.Open(setup.RunDir()).Manifest.Round(1).Metrics.RowsRejected);
+
+        var redo = await CliRunner.RunAsync("resume", "--run-dir", setup.RunDir(), "--from-round", "1", "--from-stage", "sample", "--skip-bad", "--quiet");
+        Assert.True(redo.ExitCode == 0, redo.Error);
+        Assert.Equal(2, RunStore.Open(setup.RunDir()).Manifest.Round(1).Metrics.RowsRejected);
+    }
+
+    [Fact]
     public async Task A_missing_model_file_names_it()
     {
         var setup = new TinyRun();

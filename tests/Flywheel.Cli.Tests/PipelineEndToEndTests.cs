@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Flywheel.Parquet;
 using Flywheel.Pipeline.Stages;
 
@@ -116,6 +117,33 @@ public class PipelineEndToEndTests
                 Assert.True(expected.SequenceEqual(actual), $"--from-stage {stage}: {file} has {actual.Count} rows, expected the original's {expected.Count}");
             }
         }
+    }
+
+    [Fact]
+    public async Task Extending_a_finished_run_measures_final_pass_at_1_again_on_the_new_last_policy()
+    {
+        var setup = new TinyRun(rounds: 1);
+        string reference = setup.RunDir("reference");
+        Assert.Equal(0, (await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", reference, "--rounds", "2", "--quiet")).ExitCode);
+        double expected = FinalPassAt1((await CliRunner.RunAsync("status", "--run-dir", reference, "--json")).Out);
+
+        string dir = setup.RunDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet")).ExitCode);
+        // A value no measurement on 12 prompts gives, so that keeping the old one cannot pass for measuring again.
+        string manifest = Path.Combine(dir, "run.json");
+        var json = JsonNode.Parse(await File.ReadAllTextAsync(manifest))!;
+        json["final_policy_pass_at_1"] = 0.123456;
+        await File.WriteAllTextAsync(manifest, json.ToJsonString());
+
+        var extended = await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", dir, "--rounds", "2", "--quiet");
+        Assert.True(extended.ExitCode == 0, extended.Error);
+        Assert.Equal(expected, FinalPassAt1((await CliRunner.RunAsync("status", "--run-dir", dir, "--json")).Out));
+    }
+
+    private static double FinalPassAt1(string statusJson)
+    {
+        using var doc = JsonDocument.Parse(statusJson);
+        return doc.RootElement.GetProperty("final_policy_pass_at_1").GetDouble();
     }
 
     [Fact]

@@ -72,6 +72,37 @@ public class RewardModelTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_checkpoint_resumes_after_its_folder_moved_but_not_with_another_model()
+    {
+        string folder = TinyModels.TempPath("clone");
+        Directory.CreateDirectory(folder);
+        string model = Path.Combine(folder, "rm.gguf");
+        File.Move(TinyModels.Create("rm-moved.gguf", TinyModels.Small, seed: 14), model);
+        var train = SyntheticData.GoodBadPairs(48, seed: 6);
+        var options = Options with { Epochs = 1, TokensPerBatch = 4 * 2 * 40, CheckpointEverySteps = 1 };
+        using var cts = new CancellationTokenSource();
+        using (var trainer = new RewardModelTrainer(model, options with { CheckpointDirectory = Path.Combine(folder, "checkpoints") }))
+            Assert.ThrowsAny<OperationCanceledException>(() => trainer.Train(train, null, new SyncProgress(p => { if (p.Step == 2) cts.Cancel(); }), cts.Token));
+
+        // The whole folder moves, model and checkpoint with it: training goes on from step 3.
+        string moved = folder + "-moved";
+        Directory.Move(folder, moved);
+        var options2 = options with { CheckpointDirectory = Path.Combine(moved, "checkpoints") };
+        using (var resumed = new RewardModelTrainer(Path.Combine(moved, "rm.gguf"), options2))
+        {
+            var steps = new List<int>();
+            Assert.True(resumed.Train(train, null, new SyncProgress(p => steps.Add(p.Step))).Resumed);
+            Assert.Equal(3, steps[0]);
+        }
+
+        // Another model of the same shape, at the same path, is refused.
+        File.Delete(Path.Combine(moved, "rm.gguf"));
+        File.Move(TinyModels.Create("rm-other.gguf", TinyModels.Small, seed: 15), Path.Combine(moved, "rm.gguf"));
+        using var other = new RewardModelTrainer(Path.Combine(moved, "rm.gguf"), options2);
+        Assert.Throws<LlamaException>(() => other.Train(train, null));
+    }
+
+    [Fact]
     public void The_exported_model_loads_in_llama_cpp_and_the_scorer_gives_the_trainers_rewards()
     {
         string path = TinyModels.Create("rm-export.gguf", TinyModels.Small, seed: 13);

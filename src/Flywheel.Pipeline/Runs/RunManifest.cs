@@ -56,6 +56,12 @@ public sealed class RunManifest
     [JsonPropertyName("final_policy_pass_at_1")]
     public double? FinalPolicyPassAt1 { get; set; }
 
+    /// <summary>
+    /// The policy <see cref="FinalPolicyPassAt1"/> was measured on (relative to the run's folder): a run extended
+    /// with more rounds has another last policy, and its figure is measured again.
+    /// </summary>
+    public string? FinalPolicy { get; set; }
+
     /// <summary>The prompts file both pass@1 figures were measured on.</summary>
     public string? PassAt1Prompts { get; set; }
 
@@ -104,7 +110,14 @@ public sealed record RoundMetrics
 {
     public long? Pairs { get; init; }
     public long? PairsTruncated { get; init; }
+    /// <summary>Rows set aside under --skip-bad: <see cref="PairsRejected"/> plus <see cref="PromptsRejected"/>.</summary>
     public long? RowsRejected { get; init; }
+
+    /// <summary>Preference rows gather set aside; each stage keeps its own count, so that a redone stage replaces it.</summary>
+    public long? PairsRejected { get; init; }
+
+    /// <summary>Prompt rows sampling set aside.</summary>
+    public long? PromptsRejected { get; init; }
     public double? RmEvalAccuracy { get; init; }
     public long? Candidates { get; init; }
     public long? Kept { get; init; }

@@ -203,6 +203,7 @@ public sealed class RunStore : IDisposable
     {
         Manifest.InitialPolicyPassAt1 = null;
         Manifest.FinalPolicyPassAt1 = null;
+        Manifest.FinalPolicy = null;
         Manifest.PassAt1Prompts = null;
     }
 
