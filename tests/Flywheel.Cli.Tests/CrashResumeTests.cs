@@ -75,15 +75,18 @@ public class CrashResumeTests(ITestOutputHelper output)
     [Fact]
     public async Task Ctrl_c_stops_at_a_checkpoint_and_the_same_command_finishes_the_run()
     {
-        // Enough work after the first part file (more parts, selection, SFT) that the interrupt lands in a running run.
-        var setup = new TinyRun(prompts: 96, rounds: 1, partSize: 2, maxNewTokens: 24);
+        // The interrupt lands during SFT, made long (many epochs over 192 kept rows) so that a test thread the
+        // machine is slow to wake still finds the run going; the resumed run continues from SFT's last checkpoint.
+        var setup = new TinyRun(prompts: 96, rounds: 1, partSize: 8);
+        string config = File.ReadAllText(setup.ConfigPath);
+        Assert.Contains("\"sft\": { \"enabled\": true, \"epochs\": 1,", config);
+        File.WriteAllText(setup.ConfigPath, config.Replace("\"sft\": { \"enabled\": true, \"epochs\": 1,", "\"sft\": { \"enabled\": true, \"epochs\": 60,", StringComparison.Ordinal));
         string dir = setup.RunDir();
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using (var p = Flywheel(errors.Enqueue, "run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet"))
         {
-            // Wait until sampling has written a part, then interrupt as a terminal's Ctrl-C would: the run must still
-            // be going (sampling, selection and SFT are left), or this test would prove nothing.
-            await WaitUntil(p, () => Directory.Exists(Path.Combine(dir, "round-001", "parts")));
+            // Then interrupt as a terminal's Ctrl-C would: the run must still be going, or this test would prove nothing.
+            await WaitUntil(p, () => Running(dir).Contains($"1:{Stage.Sft}", StringComparison.Ordinal));
             Assert.False(p.HasExited, $"the run ended (exit {(p.HasExited ? p.ExitCode : 0)}) before it could be interrupted: {string.Join(" | ", errors)}");
             Assert.Equal(0, kill(p.Id, 2));
             p.WaitForExit();
@@ -96,6 +99,7 @@ public class CrashResumeTests(ITestOutputHelper output)
         Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet").WaitForExitCode());
         Assert.True(RunStore.Open(dir).Manifest.Round(1).IsDone);
         Assert.Equal(192, (await Rows(Path.Combine(dir, "round-001", "sft.parquet"))).Count);
+        Assert.True(File.Exists(Path.Combine(dir, "round-001", "policy.gguf")));
     }
 
     private static async Task WaitUntil(Process p, Func<bool> condition)
