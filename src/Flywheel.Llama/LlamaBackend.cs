@@ -61,11 +61,13 @@ public static partial class LlamaBackend
                 throw new LlamaException($"llama.cpp's libraries could not be loaded ({Innermost(e).Message.Split('\n')[0].Trim()}); they come with the LLamaSharp.Backend.* packages: build the project with 'dotnet build'.", e);
             }
             bool cuda = NativeApi.GetLoadedNativeLibrary(NativeLibraryName.LLama)?.Metadata?.UseCuda == true;
-            if (options.Device == ComputeDevice.Cuda && !(cuda && Devices.Any(d => d.IsGpu)))
+            // The CUDA build without a GPU computes on the CPU: only a GPU ggml registered makes this a CUDA run.
+            bool gpu = cuda && RegisteredDevices().Any(d => d.IsGpu);
+            if (options.Device == ComputeDevice.Cuda && !gpu)
                 throw new LlamaException(cuda
                     ? "--device cuda was asked for, but ggml found no CUDA GPU (are the NVIDIA driver and the CUDA 12 runtime installed?)."
                     : "--device cuda was asked for, but this build has no CUDA libraries; build with -p:FlywheelCuda=true.");
-            _device = new StrongBox<ComputeDevice>(cuda ? ComputeDevice.Cuda : ComputeDevice.Cpu);
+            _device = new StrongBox<ComputeDevice>(gpu ? ComputeDevice.Cuda : ComputeDevice.Cpu);
         }
     }
 
@@ -76,7 +78,7 @@ public static partial class LlamaBackend
 
     private static Exception Innermost(Exception e) => e.InnerException is null ? e : Innermost(e.InnerException);
 
-    /// <summary>True when the libraries in use are the CUDA build and a GPU was found.</summary>
+    /// <summary>True when the libraries in use are the CUDA build and ggml registered a GPU.</summary>
     public static bool IsGpuAvailable
     {
         get
@@ -92,14 +94,20 @@ public static partial class LlamaBackend
         get
         {
             EnsureInitialized();
-            var list = new List<BackendDevice>();
-            for (nuint i = 0; i < NativeApi.ggml_backend_dev_count(); i++)
-            {
-                string name = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeApi.ggml_backend_dev_name(NativeApi.ggml_backend_dev_get(i))) ?? "?";
-                list.Add(new BackendDevice(name, name.StartsWith("CUDA", StringComparison.OrdinalIgnoreCase)));
-            }
-            return list.OrderByDescending(d => d.IsGpu).ToList();
+            return RegisteredDevices();
         }
+    }
+
+    // Once the libraries are loaded; Initialize asks before it counts as done, so this must not initialize.
+    private static List<BackendDevice> RegisteredDevices()
+    {
+        var list = new List<BackendDevice>();
+        for (nuint i = 0; i < NativeApi.ggml_backend_dev_count(); i++)
+        {
+            string name = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeApi.ggml_backend_dev_name(NativeApi.ggml_backend_dev_get(i))) ?? "?";
+            list.Add(new BackendDevice(name, name.StartsWith("CUDA", StringComparison.OrdinalIgnoreCase)));
+        }
+        return list.OrderByDescending(d => d.IsGpu).ToList();
     }
 
     /// <summary>
