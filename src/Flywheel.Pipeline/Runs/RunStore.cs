@@ -36,19 +36,17 @@ public sealed class RunStore : IDisposable
     public static RunStore OpenOrCreate(string directory, FlywheelConfig config, int roundsPlanned, bool force)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var runLock = RunLock.Acquire(directory);
+        var store = Locked(directory, () => OpenOrCreateLocked(directory, config, roundsPlanned, force));
         try
         {
-            var store = OpenOrCreateLocked(directory, config, roundsPlanned, force);
-            store._lock = runLock;
             store.Save();
-            return store;
         }
         catch
         {
-            runLock.Dispose();
+            store.Dispose();
             throw;
         }
+        return store;
     }
 
     private static RunStore OpenOrCreateLocked(string directory, FlywheelConfig config, int roundsPlanned, bool force)
@@ -58,7 +56,6 @@ public sealed class RunStore : IDisposable
         if (File.Exists(ManifestPathOf(directory)))
         {
             store = Open(directory);
-            AtomicFile.CleanUp(directory);
             if (store.Manifest.ConfigHash != hash)
             {
                 var changed = ConfigLoader.Differences(Comparable(store.Config), Comparable(ConfigLoader.Resolve(config)));
@@ -81,13 +78,19 @@ public sealed class RunStore : IDisposable
     }
 
     /// <summary>Opens an existing run to change it (resume): holds the folder's lock until disposed.</summary>
-    public static RunStore OpenForUpdate(string directory)
+    public static RunStore OpenForUpdate(string directory) => Locked(directory, () => Open(directory));
+
+    /// <summary>
+    /// Takes the folder's lock, then removes what a killed process left half-written (only the lock's holder may: a
+    /// running process's temporaries look the same), and opens the store, which holds the lock until disposed.
+    /// </summary>
+    private static RunStore Locked(string directory, Func<RunStore> open)
     {
         var runLock = RunLock.Acquire(directory);
         try
         {
-            var store = Open(directory);
             AtomicFile.CleanUp(directory);
+            var store = open();
             store._lock = runLock;
             return store;
         }
