@@ -180,7 +180,9 @@ public static partial class LlamaBackend
         _log?.Invoke(line);
     }
 
-    // Environment.SetEnvironmentVariable does not reach the native environment on Unix.
+    /// <summary>Sets a variable native libraries read (Environment.SetEnvironmentVariable does not reach them on Unix).</summary>
+    internal static void SetNativeEnvironment(string name, string value, bool overwrite) => _ = setenv(name, value, overwrite ? 1 : 0);
+
     [System.Runtime.InteropServices.LibraryImport("libc", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
     private static partial int setenv(string name, string value, int overwrite);
 }

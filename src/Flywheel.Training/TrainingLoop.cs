@@ -3,31 +3,28 @@ using System.Security.Cryptography;
 using System.Text;
 using Flywheel.Training.Checkpoints;
 using Flywheel.Training.Data;
-using Flywheel.Training.Graph;
 using Flywheel.Training.Optimization;
+using static TorchSharp.torch;
 
 namespace Flywheel.Training;
 
-/// <summary>A micro-batch's graph: its (already weighted) loss and, for reward models, the rewards to count accuracy from.</summary>
-internal sealed record MicroBatchGraph(IntPtr Loss, IntPtr ChosenRewards = default, IntPtr RejectedRewards = default);
+/// <summary>
+/// A micro-batch's forward pass: the tensor to call backward on (its gradient is the loss's, already weighted), the
+/// loss value it stands for, and for reward models the pairs it ranked right.
+/// </summary>
+internal sealed record MicroBatch(Tensor Objective, double Loss, int Correct = 0, int Pairs = 0);
 
 /// <summary>What the training loop needs from a task (reward model, SFT).</summary>
 internal interface ITrainingTask
 {
-    /// <summary>Token count of each example's longest sequence.</summary>
-    IReadOnlyList<int> Lengths { get; }
-
-    /// <summary>Sequences per example (2 for a preference pair).</summary>
-    int SequencesPerExample { get; }
+    /// <summary>Real tokens of each example (every sequence of it), for the batch budget and throughput.</summary>
+    IReadOnlyList<int> Tokens { get; }
 
     /// <summary>How much an example counts in the mean loss (1 per pair; target tokens for SFT).</summary>
     double Weight(int example);
 
-    /// <summary>Real tokens of an example, for throughput.</summary>
-    int Tokens(int example);
-
-    /// <summary>Builds the micro-batch's loss, multiplied by <paramref name="scale"/> (1 / the step's total weight).</summary>
-    MicroBatchGraph Build(GraphContext g, int[] examples, float scale);
+    /// <summary>Runs the micro-batch's forward pass with its loss multiplied by <paramref name="scale"/> (1 / the step's total weight).</summary>
+    MicroBatch Forward(int[] examples, double scale);
 
     /// <summary>Hashes the encoded data, so that a checkpoint is only resumed on the same data.</summary>
     void Hash(IncrementalHash hash);
@@ -48,7 +45,7 @@ internal sealed record LoopResult(IReadOnlyList<double> Losses, int Steps, bool 
 /// The optimizer loop shared by every trainer: a fixed plan of micro-batches for all epochs (from the seed), gradient
 /// accumulation, AdamW with warmup and decay, checkpoints and resumption, progress and cancellation.
 /// </summary>
-internal sealed class TrainingLoop(ModelSession session, TrainingOptions options, ITrainingTask task)
+internal sealed class TrainingLoop(TrainerSession session, TrainingOptions options, ITrainingTask task)
 {
     internal LoopResult Run(IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
@@ -56,7 +53,7 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
         var steps = new List<(int Epoch, bool LastOfEpoch, int[][] Batches)>();
         for (int epoch = 0; epoch < options.Epochs; epoch++)
         {
-            var batches = BatchPlanner.Epoch(task.Lengths, task.SequencesPerExample, options.TokensPerBatch, random);
+            var batches = BatchPlanner.Epoch(task.Tokens, options.TokensPerBatch, random);
             for (int i = 0; i < batches.Count; i += options.GradientAccumulation)
             {
                 var group = batches.Skip(i).Take(options.GradientAccumulation).ToArray();
@@ -65,6 +62,7 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
         }
         // Hashing the model reads all of it: only done where there are checkpoints to match.
         var fingerprint = new Lazy<string>(Fingerprint);
+        using var optimizer = new Optimizer([.. session.Trainable.Select(t => t.Parameter)], options);
 
         var losses = new List<double>();
         int first = 0;
@@ -73,14 +71,16 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
         {
             if (checkpoint.Fingerprint != fingerprint.Value || checkpoint.RandomState != random.State)
                 throw new Flywheel.Llama.LlamaException($"{Checkpoint.PathIn(dir)} comes from a run with other data or options; remove it or use another checkpoint directory");
-            checkpoint.Restore(session.Parameters);
-            session.Optimizer.Step = checkpoint.OptimizerStep;
+            var (optimizerState, dropoutState) = checkpoint.Restore(session.Trainable);
+            optimizer.RestoreState(optimizerState);
+            using (var state = tensor(dropoutState, ScalarType.Byte)) session.Model.RestoreDropoutState(state);
+            optimizer.Step = checkpoint.OptimizerStep;
             task.RestoreState(checkpoint.TaskState);
             losses.AddRange(checkpoint.Losses);
             first = checkpoint.NextStep;
             resumed = true;
         }
-        session.Parameters.ClearGradients();
+        optimizer.ClearGradients();
 
         for (int s = first; s < steps.Count; s++)
         {
@@ -90,39 +90,38 @@ internal sealed class TrainingLoop(ModelSession session, TrainingOptions options
             double loss = 0;
             int correct = 0, pairs = 0;
             long tokens = 0;
-            foreach (var batch in batches)
+            session.Model.Training = true;
+            try
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                MicroBatchGraph? current = null;
-                using var g = session.Run("training", train: true, g =>
+                foreach (var batch in batches)
                 {
-                    var built = task.Build(g, batch, (float)(1 / totalWeight));
-                    if (built.ChosenRewards != IntPtr.Zero)
-                    {
-                        GraphContext.Output(built.ChosenRewards);
-                        GraphContext.Output(built.RejectedRewards);
-                    }
-                    g.Expand(built.Loss);
-                    current = built;
-                    return built.Loss;
-                });
-                loss += GraphContext.Read(g.Result)[0];
-                if (current!.ChosenRewards != IntPtr.Zero)
-                {
-                    float[] c = GraphContext.Read(current.ChosenRewards), r = GraphContext.Read(current.RejectedRewards);
-                    for (int i = 0; i < c.Length; i++) correct += c[i] > r[i] ? 1 : 0;
-                    pairs += c.Length;
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    var micro = task.Forward(batch, 1 / totalWeight);
+                    micro.Objective.backward();
+                    loss += micro.Loss;
+                    correct += micro.Correct;
+                    pairs += micro.Pairs;
+                    tokens += batch.Sum(e => task.Tokens[e]);
                 }
-                tokens += batch.Sum(task.Tokens);
+            }
+            finally
+            {
+                session.Model.Training = false;
             }
             if (!double.IsFinite(loss))
                 throw new TrainingDivergedException($"the loss became {loss} at step {s + 1}; lower the learning rate");
-            double lr = LearningRate.At(options, session.Optimizer.Step, steps.Count);
-            double norm = session.Optimizer.Update(lr);
+            double lr = Optimization.LearningRate.At(options, optimizer.Step, steps.Count);
+            double norm;
+            using (NewDisposeScope()) norm = optimizer.Update(lr);
             losses.Add(loss);
             if (lastOfEpoch) task.EndOfEpoch(epoch, cancellationToken);
             if (options.CheckpointDirectory is { } d && ((s + 1) % options.CheckpointEverySteps == 0 || lastOfEpoch))
-                new Checkpoint(fingerprint.Value, s + 1, session.Optimizer.Step, random.State, losses, task.SaveState()).Save(d, session.Parameters);
+            {
+                using var dropout = session.Model.DropoutState;
+                new Checkpoint(fingerprint.Value, s + 1, optimizer.Step, random.State, losses, task.SaveState())
+                    .Save(d, session.Trainable, optimizer.SaveState(), dropout.data<byte>().ToArray());
+            }
             double seconds = clock.Elapsed.TotalSeconds;
             progress?.Report(new TrainingProgress
             {

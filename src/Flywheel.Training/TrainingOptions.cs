@@ -10,28 +10,84 @@ public enum LearningRateSchedule
     Constant,
 }
 
-/// <summary>Which of the backbone's tensors train.</summary>
+/// <summary>The projections LoRA can adapt: attention's q, k, v, o and the MLP's gate, up, down.</summary>
+public enum LoraTarget
+{
+    Q,
+    K,
+    V,
+    O,
+    Gate,
+    Up,
+    Down,
+}
+
+/// <summary>
+/// LoRA: each targeted projection W of every block gains a trained low-rank update (alpha / rank) · B·A (A drawn, B
+/// zero, so training starts from the base model); the base stays frozen. The reward head always trains in full.
+/// </summary>
+public sealed record LoraOptions
+{
+    public int Rank { get; init; } = 8;
+    public double Alpha { get; init; } = 16;
+
+    /// <summary>Dropout on the adapters' input, as PEFT's lora_dropout.</summary>
+    public double Dropout { get; init; }
+
+    public IReadOnlySet<LoraTarget> Targets { get; init; } = Enum.GetValues<LoraTarget>().ToHashSet();
+
+    internal double Scale => Alpha / Rank;
+
+    internal void Validate()
+    {
+        if (Rank < 1) throw new ArgumentException($"LoRA rank must be ≥ 1, got {Rank}");
+        if (!(Alpha > 0) || !double.IsFinite(Alpha)) throw new ArgumentException($"LoRA alpha must be > 0, got {Alpha}");
+        if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) throw new ArgumentException($"LoRA dropout must be in [0, 1), got {Dropout}");
+        if (Targets is null || Targets.Count == 0) throw new ArgumentException("LoRA needs at least one target module (q, k, v, o, gate, up, down)");
+    }
+
+    // Records print sets as their type name: spell the targets out, so that a checkpoint's fingerprint sees them.
+    public override string ToString() =>
+        $"LoRA rank {Rank}, alpha {Alpha}, dropout {Dropout}, on {string.Join(",", Targets.Order())}";
+}
+
+/// <summary>Which weights train: all, the last N blocks, only the head, or LoRA adapters (with the head).</summary>
 public sealed record TrainableLayers
 {
-    private TrainableLayers(int? lastLayers) => LastLayers = lastLayers;
+    private TrainableLayers(int? lastLayers, LoraOptions? lora)
+    {
+        LastLayers = lastLayers;
+        Lora = lora;
+    }
 
     /// <summary>How many of the last transformer blocks train (with the final norm and the head); null for all.</summary>
     public int? LastLayers { get; }
 
+    /// <summary>LoRA's settings when adapters train instead of the backbone.</summary>
+    public LoraOptions? Lora { get; }
+
     /// <summary>Every tensor, token embeddings included.</summary>
-    public static TrainableLayers All { get; } = new((int?)null);
+    public static TrainableLayers All { get; } = new(null, null);
 
     /// <summary>Only the head: the reward head, or for SFT the final norm and output projection.</summary>
-    public static TrainableLayers HeadOnly { get; } = new(0);
+    public static TrainableLayers HeadOnly { get; } = new(0, null);
 
     /// <summary>The last <paramref name="layers"/> transformer blocks, the final norm and the head.</summary>
     public static TrainableLayers Last(int layers)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(layers);
-        return new TrainableLayers(layers);
+        return new TrainableLayers(layers, null);
     }
 
-    public override string ToString() => LastLayers switch { null => "all", 0 => "head only", var n => $"last {n} layers" };
+    /// <summary>LoRA adapters on every block (and the reward head, in full); the backbone stays frozen.</summary>
+    public static TrainableLayers WithLora(LoraOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        return new TrainableLayers(0, options);
+    }
+
+    public override string ToString() => Lora is { } l ? l.ToString() : LastLayers switch { null => "all", 0 => "head only", var n => $"last {n} layers" };
 }
 
 /// <summary>What every trainer shares: device, batching, AdamW, schedule, clipping, checkpoints.</summary>

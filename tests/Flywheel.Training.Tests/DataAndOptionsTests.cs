@@ -1,10 +1,7 @@
-using System.Runtime.InteropServices;
 using Flywheel.Llama;
 using Flywheel.Llama.Chat;
 using Flywheel.Llama.Gguf;
-using Flywheel.Training.Native;
 using Flywheel.Training.Data;
-using Flywheel.Training.Graph;
 using Flywheel.Training.Optimization;
 using Flywheel.Training.RewardModel;
 using Flywheel.Training.Sft;
@@ -64,10 +61,30 @@ public class DataAndOptionsTests
     {
         var random = new SplitMix64(3);
         var lengths = Enumerable.Range(0, 100).Select(i => 5 + i * 37 % 50).ToArray();
-        var batches = BatchPlanner.Epoch(lengths, 2, 400, random);
+        var batches = BatchPlanner.Epoch(lengths, 400, random);
         Assert.Equal(Enumerable.Range(0, 100), batches.SelectMany(b => b).Order());
-        Assert.All(batches, b => Assert.True(b.Length * 2 * b.Max(i => lengths[i]) <= 400));
-        Assert.NotEqual(batches.SelectMany(b => b), BatchPlanner.Epoch(lengths, 2, 400, random).SelectMany(b => b));
+        Assert.All(batches, b => Assert.True(b.Sum(i => lengths[i]) <= 400));
+        // Packed without padding, batches are full: all but the last of each window's run hold over 85% of the budget.
+        Assert.True(batches.Count(b => b.Sum(i => lengths[i]) < 340) <= 1, string.Join(", ", batches.Select(b => b.Sum(i => lengths[i]))));
+        Assert.NotEqual(batches.SelectMany(b => b), BatchPlanner.Epoch(lengths, 400, random).SelectMany(b => b));
+    }
+
+    [Fact]
+    public void A_packed_batch_keeps_every_token_once_and_each_sequence_to_itself()
+    {
+        int[][] sequences = [[1, 2, 3, 4, 5], [6, 7], [8, 9, 10], [11]];
+        var batch = new PackedBatch(sequences);
+        Assert.Equal(sequences.SelectMany(s => s).Select(t => (long)t), batch.Tokens);
+        Assert.Equal([0L, 1, 2, 3, 4, 0, 1, 0, 1, 2, 0], batch.Positions);
+        Assert.Equal(5, batch.RowLength);
+        // First fit, longest first, into rows of 5: [5], [3 + 2], [1].
+        Assert.Equal(3, batch.Rows);
+        Assert.Equal(batch.Slots.Length, batch.Slots.Distinct().Count());
+        for (int s = 0; s < sequences.Length; s++)
+            for (int t = 0; t < sequences[s].Length; t++)
+                Assert.Equal(s, batch.Segments[batch.Slots[batch.Offsets[s] + t]]);
+        Assert.Equal(4, batch.Segments.Count(x => x < 0));
+        Assert.Equal(9, batch.Last(2));
     }
 
     [Fact]
@@ -124,7 +141,10 @@ public class DataAndOptionsTests
         Assert.Throws<ArgumentException>(() => new SftTrainer(Model.Value, new SftOptions { MaxLength = 1024, TokensPerBatch = 4096 }));
         Assert.Throws<ArgumentException>(() => new SftTrainer(Model.Value, new SftOptions { Layers = TrainableLayers.Last(5) }));
         Assert.Throws<ArgumentOutOfRangeException>(() => TrainableLayers.Last(-1));
-        Assert.Throws<ArgumentException>(() => TokenBatch.Pad([[1, 2, 999]], 263));
+        Assert.Throws<ArgumentException>(() => TrainableLayers.WithLora(new LoraOptions { Rank = 0 }));
+        Assert.Throws<ArgumentException>(() => TrainableLayers.WithLora(new LoraOptions { Dropout = 1 }));
+        Assert.Throws<ArgumentException>(() => TrainableLayers.WithLora(new LoraOptions { Targets = new HashSet<LoraTarget>() }));
+        Assert.Throws<ArgumentException>(() => new RewardModelTrainer(Model.Value, new RewardModelOptions { RewardToken = "two tokens" }));
     }
 
     [Fact]
@@ -134,22 +154,11 @@ public class DataAndOptionsTests
         using (var headOnly = new RewardModelTrainer(Model.Value, options with { Layers = TrainableLayers.HeadOnly }))
             Assert.Equal(TinyModels.Small.EmbeddingLength + 1, headOnly.TrainableParameters);
         using var last = new RewardModelTrainer(Model.Value, options with { Layers = TrainableLayers.Last(1) });
-        var names = last.Session.Parameters.Trainable.Select(p => p.Name).ToList();
+        var names = last.Session.Trainable.Select(p => p.Name).ToList();
         Assert.Contains("blk.1.attn_q.weight", names);
         Assert.Contains("output_norm.weight", names);
         Assert.DoesNotContain("blk.0.attn_q.weight", names);
         Assert.DoesNotContain("token_embd.weight", names);
-    }
-
-    [Fact]
-    public unsafe void Native_structs_match_this_ggml_release()
-    {
-        Assert.Equal(24, Marshal.SizeOf<GgmlInitParams>());
-        LlamaBackend.EnsureInitialized();
-        using var g = new GraphContext(16, grads: false, "layout");
-        IntPtr t = g.NewTensor(0, [3, 5, 7]);
-        Assert.Equal([3L, 5, 7, 1], GraphContext.Shape(t));
-        Assert.Equal(IntPtr.Zero, ((GgmlTensorHead*)t)->buffer);
     }
 
     [Theory]
@@ -159,11 +168,13 @@ public class DataAndOptionsTests
     {
         string path = TinyModels.Create($"{type}.gguf", TinyModels.Small, seed: 2, weightType: type);
         var file = GgufFile.Open(path);
-        using var session = ModelSession.Open(path, new TrainingOptions { Device = ComputeDevice.Cpu, Threads = 1 }, withOutput: true, _ => [], new HashSet<string>());
-        foreach (var p in session.Parameters.All)
+        using var trainer = new SftTrainer(path, new SftOptions { Device = ComputeDevice.Cpu, Threads = 1, MaxLength = 64 });
+        Assert.Equal(file.Tensors.Count, trainer.Session.Model.Weights.Count);
+        foreach (var (name, p) in trainer.Session.Model.Weights)
         {
-            Assert.Equal(p.Shape.Length == 1 ? GgmlType.F32 : type, file.GetTensor(p.Name).Type);
-            Assert.Equal(file.ReadTensorFloats(file.GetTensor(p.Name)), ParameterStore.Read(p.Tensor));
+            Assert.Equal(p.dim() == 1 ? GgmlType.F32 : type, file.GetTensor(name).Type);
+            Assert.Equal(TorchSharp.torch.ScalarType.Float32, p.dtype);
+            Assert.Equal(file.ReadTensorFloats(file.GetTensor(name)), GradientCheckTests.Values(p));
         }
     }
 }

@@ -1,13 +1,16 @@
 using Flywheel.Llama;
+using Flywheel.Llama.Chat;
 using Flywheel.Llama.Gguf;
 using Flywheel.Llama.Contexts;
 using LLama.Native;
-using Flywheel.Training.Graph;
+using Flywheel.Training.Data;
+using Flywheel.Training.Sft;
 using Xunit.Abstractions;
+using static TorchSharp.torch;
 
 namespace Flywheel.Training.Tests;
 
-/// <summary>The trainer's graph computes what llama.cpp computes: everything else rests on this.</summary>
+/// <summary>The trainer's decoder computes what llama.cpp computes: everything else rests on this.</summary>
 public class ParityTests(ITestOutputHelper output)
 {
     private static readonly string[] Texts = ["Hello there, how are you?", "2+2=4", "x", "A somewhat longer sequence of bytes for attention to read."];
@@ -56,41 +59,47 @@ public class ParityTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(false, false)]
-    [InlineData(true, true)]
-    public void Logits_and_last_token_hidden_states_equal_llama_cpp(bool tied, bool ropeFreqs)
+    [InlineData("llama", false, false, false)]
+    [InlineData("llama", true, true, false)]
+    [InlineData("qwen2", true, false, false)]
+    [InlineData("qwen2", false, false, false)]
+    [InlineData("llama", false, true, true)]
+    [InlineData("qwen2", true, false, true)]
+    public void Logits_and_last_token_hidden_states_equal_llama_cpp(string architecture, bool tied, bool ropeFreqs, bool llama3Vocabulary)
     {
-        var hp = TinyModels.Small with { EmbeddingLength = 64, TiedOutput = tied };
-        string path = TinyModels.Create("parity.gguf", hp, seed: 3, initStd: 0.2f);
+        var hp = TinyModels.Small with { Architecture = architecture, EmbeddingLength = 64, TiedOutput = tied };
+        string path = llama3Vocabulary
+            ? TinyModels.CreateWithVocabulary("parity-vocab.gguf", hp, seed: 3, TinyModels.Llama3Vocabulary, initStd: 0.2f)
+            : TinyModels.Create("parity.gguf", hp, seed: 3, initStd: 0.2f);
         if (ropeFreqs) path = TinyModels.WithRopeFreqs(path);
         using var model = LlamaModel.Load(path);
         var sequences = Texts.Select(t => model.Vocabulary.Tokenize(t, addSpecial: true)).ToArray();
+        if (llama3Vocabulary) Assert.Equal(128_256, model.Vocabulary.Count);
 
-        using var session = ModelSession.Open(path, new TrainingOptions { Device = ComputeDevice.Cpu, Threads = 1 }, withOutput: true, _ => [], new HashSet<string>());
-        Assert.Equal(ropeFreqs, session.Architecture.HasRopeFreqs);
-        var batch = TokenBatch.Pad(sequences, hp.VocabSize);
-        int[] last = Enumerable.Range(0, batch.Count).Select(batch.LastRow).ToArray();
-        IntPtr lastHidden = IntPtr.Zero;
-        using var g = session.Run("parity", train: false, g =>
+        // Every sequence in one packed batch: attention must keep them apart.
+        using var trainer = new SftTrainer(path, new SftOptions { Device = ComputeDevice.Cpu, Threads = 1, MaxLength = 128, Template = llama3Vocabulary ? ChatTemplate.Named("llama3") : null });
+        Assert.Equal(ropeFreqs, trainer.Session.Config.HasRopeFreqs);
+        var batch = new PackedBatch(sequences);
+        Assert.True(batch.Rows < sequences.Length);
+        float[] hidden, logits;
+        using (no_grad())
         {
-            IntPtr hidden = session.Graph.Hidden(g, batch);
-            lastHidden = GraphContext.Output(g.GetRows(hidden, g.InputI32("last", last, last.Length)));
-            g.Expand(lastHidden);
-            return session.Graph.Logits(g, hidden);
-        });
-        float[] logits = GraphContext.Read(g.Result);
-        float[] hiddenRows = GraphContext.Read(lastHidden);
+            using var h = trainer.Session.Model.Hidden(batch);
+            using var l = h.matmul(trainer.Session.Model.OutputWeight.t());
+            hidden = GradientCheckTests.Values(h);
+            logits = GradientCheckTests.Values(l);
+        }
 
-        int v = hp.VocabSize, d = hp.EmbeddingLength;
+        int v = model.Vocabulary.Count, d = hp.EmbeddingLength;
         double worstLogits = 0, worstHidden = 0;
         for (int s = 0; s < sequences.Length; s++)
         {
             var (expectedLogits, expectedHidden) = LlamaCpp(model, sequences[s]);
             for (int t = 0; t < sequences[s].Length; t++)
-                worstLogits = Math.Max(worstLogits, RelativeError(logits.AsSpan(batch.Row(s, t) * v, v), expectedLogits[t]));
-            worstHidden = Math.Max(worstHidden, RelativeError(hiddenRows.AsSpan(s * d, d), expectedHidden));
+                worstLogits = Math.Max(worstLogits, RelativeError(logits.AsSpan((batch.Offsets[s] + t) * v, v), expectedLogits[t]));
+            worstHidden = Math.Max(worstHidden, RelativeError(hidden.AsSpan(batch.Last(s) * d, d), expectedHidden));
         }
-        output.WriteLine($"tied={tied} rope_freqs={ropeFreqs}: max relative error logits {worstLogits:E2}, last-token hidden state {worstHidden:E2}");
+        output.WriteLine($"{architecture} tied={tied} rope_freqs={ropeFreqs} vocabulary={v}: max relative error logits {worstLogits:E2}, last-token hidden state {worstHidden:E2}");
         Assert.True(worstLogits < 1e-4, $"logits differ from llama.cpp's by {worstLogits:E2}");
         Assert.True(worstHidden < 1e-4, $"hidden states differ from llama.cpp's by {worstHidden:E2}");
     }

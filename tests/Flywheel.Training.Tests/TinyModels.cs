@@ -13,10 +13,21 @@ internal static class TinyModels
         EmbeddingLength = 32, Layers = 2, Heads = 4, KvHeads = 2, FeedForwardLength = 64, ContextLength = 256,
     };
 
+    /// <summary>llama.cpp's Llama 3 vocabulary file (128,256 tokens, BPE, its chat template).</summary>
+    public static string Llama3Vocabulary => Path.Combine(AppContext.BaseDirectory, "TestData", "vocab", "ggml-vocab-llama-bpe.gguf");
+
     public static string Create(string name, LlamaHyperparameters hyperparameters, int seed, float initStd = 0.02f, GgmlType weightType = GgmlType.F32)
     {
         string path = TempPath(name);
         TinyLlama.Create(path, new TinyLlamaOptions { Hyperparameters = hyperparameters, Seed = seed, InitStd = initStd, WeightType = weightType });
+        return path;
+    }
+
+    /// <summary>A random-weight model of this shape with the tokenizer (and vocabulary size) of <paramref name="vocabulary"/>.</summary>
+    public static string CreateWithVocabulary(string name, LlamaHyperparameters hyperparameters, int seed, string vocabulary, float initStd = 0.02f)
+    {
+        string path = TempPath(name);
+        TinyLlama.Create(path, new TinyLlamaOptions { Hyperparameters = hyperparameters, Seed = seed, InitStd = initStd, VocabularyFrom = vocabulary });
         return path;
     }
 

@@ -1,24 +1,24 @@
 namespace Flywheel.Training.Data;
 
 /// <summary>
-/// Packs examples into micro-batches by token budget: a batch of n examples of padded length L costs
-/// n · sequencesPerExample · L tokens. Examples are shuffled, then sorted by length within windows so that batches
-/// hold similar lengths (little padding), and the batches are shuffled again.
+/// Packs examples into micro-batches by a budget of real tokens (the decoder runs without padding). Examples are
+/// shuffled, then sorted by length within windows so that a batch's attention rows pack tightly, and the batches are
+/// shuffled again.
 /// </summary>
 internal static class BatchPlanner
 {
     private const int Window = 512;
 
-    /// <summary>One epoch's micro-batches, as example indices.</summary>
-    internal static List<int[]> Epoch(IReadOnlyList<int> lengths, int sequencesPerExample, int tokenBudget, SplitMix64 random)
+    /// <summary>One epoch's micro-batches, as example indices; <paramref name="tokens"/> is each example's token count.</summary>
+    internal static List<int[]> Epoch(IReadOnlyList<int> tokens, int tokenBudget, SplitMix64 random)
     {
-        var order = Enumerable.Range(0, lengths.Count).ToArray();
+        var order = Enumerable.Range(0, tokens.Count).ToArray();
         random.Shuffle(order);
         var batches = new List<int[]>();
         for (int start = 0; start < order.Length; start += Window)
         {
             var window = order.AsSpan(start, Math.Min(Window, order.Length - start)).ToArray();
-            batches.AddRange(Pack(window.OrderByDescending(i => lengths[i]).ToArray(), lengths, sequencesPerExample, tokenBudget));
+            batches.AddRange(Pack(window.OrderByDescending(i => tokens[i]).ToArray(), tokens, tokenBudget));
         }
         var shuffled = batches.ToArray();
         random.Shuffle(shuffled);
@@ -26,25 +26,24 @@ internal static class BatchPlanner
     }
 
     /// <summary>Batches for evaluation or scoring: sorted by length, no shuffling.</summary>
-    internal static List<int[]> Sorted(IReadOnlyList<int> lengths, int sequencesPerExample, int tokenBudget) =>
-        Pack(Enumerable.Range(0, lengths.Count).OrderByDescending(i => lengths[i]).ToArray(), lengths, sequencesPerExample, tokenBudget);
+    internal static List<int[]> Sorted(IReadOnlyList<int> tokens, int tokenBudget) =>
+        Pack(Enumerable.Range(0, tokens.Count).OrderByDescending(i => tokens[i]).ToArray(), tokens, tokenBudget);
 
-    private static List<int[]> Pack(int[] sorted, IReadOnlyList<int> lengths, int sequencesPerExample, int tokenBudget)
+    private static List<int[]> Pack(int[] sorted, IReadOnlyList<int> tokens, int tokenBudget)
     {
         var result = new List<int[]>();
         var current = new List<int>();
-        int longest = 0;
+        long used = 0;
         foreach (int i in sorted)
         {
-            int l = Math.Max(longest, lengths[i]);
-            if (current.Count > 0 && (long)(current.Count + 1) * sequencesPerExample * l > tokenBudget)
+            if (current.Count > 0 && used + tokens[i] > tokenBudget)
             {
                 result.Add([.. current]);
                 current.Clear();
-                l = lengths[i];
+                used = 0;
             }
             current.Add(i);
-            longest = l;
+            used += tokens[i];
         }
         if (current.Count > 0) result.Add([.. current]);
         return result;

@@ -14,22 +14,27 @@ internal sealed record EncodedExample(int[] Prompt, int[][] Responses, bool Trun
 /// <summary>
 /// Turns conversations into tokens the way the trainers and the scorer must agree on: the prompt is the chat template
 /// applied with the assistant prompt open, the response is the rest of the template applied with the reply (its
-/// end-of-turn included), BOS exactly once. Too long examples lose prompt tokens from the left (BOS kept), then, if
-/// still too long, response tokens from the right — never dropped.
+/// end-of-turn included), BOS exactly once, and the reward token after each response when there is one (XTuner's
+/// reward token: the head reads its hidden state). Too long examples lose prompt tokens from the left (BOS kept), then,
+/// if still too long, response tokens from the right — never dropped.
 /// </summary>
 internal sealed class ConversationEncoder
 {
     private readonly LlamaVocabulary _vocabulary;
     private readonly ChatTemplate _template;
 
-    internal ConversationEncoder(LlamaVocabulary vocabulary, ChatTemplate template, int maxLength)
+    internal ConversationEncoder(LlamaVocabulary vocabulary, ChatTemplate template, int maxLength, int? rewardToken = null)
     {
         _vocabulary = vocabulary;
         _template = template;
         MaxLength = maxLength;
+        RewardToken = rewardToken;
     }
 
     internal int MaxLength { get; }
+
+    /// <summary>The token appended to every response, or null.</summary>
+    internal int? RewardToken { get; }
 
     /// <summary>Encodes a prompt and its responses; all responses keep the same (possibly truncated) prompt.</summary>
     internal EncodedExample Encode(IReadOnlyList<ChatMessage> prompt, params string[] responses)
@@ -48,7 +53,9 @@ internal sealed class ConversationEncoder
             responseTokens[i] = _vocabulary.Tokenize(full[promptText.Length..], addSpecial: false, parseSpecial: true);
             if (responseTokens[i].Length == 0) throw new ArgumentException($"response {i} gives no tokens", nameof(responses));
         }
-        return Fit(promptTokens, responseTokens, MaxLength, _vocabulary.Bos);
+        if (RewardToken is not int reward) return Fit(promptTokens, responseTokens, MaxLength, _vocabulary.Bos);
+        var fitted = Fit(promptTokens, responseTokens, MaxLength - 1, _vocabulary.Bos);
+        return fitted with { Responses = [.. fitted.Responses.Select(r => (int[])[.. r, reward])] };
     }
 
     internal static EncodedExample Fit(int[] prompt, int[][] responses, int maxLength, int bos)

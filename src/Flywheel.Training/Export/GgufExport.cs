@@ -1,25 +1,26 @@
 using Flywheel.Llama.Gguf;
-using Flywheel.Training.Graph;
+using Flywheel.Training.Model;
 
 namespace Flywheel.Training.Export;
 
 /// <summary>
-/// Writes a trained backbone as a GGUF llama.cpp loads: the source file's metadata (tokenizer and chat template
-/// included) in its order, and its tensors in their order and types, the trained ones replaced by their new values.
-/// Tensors that are not part of the backbone (a reward head) stay out: llama.cpp refuses unexpected tensors.
+/// Writes a trained decoder as a GGUF llama.cpp loads: the source file's metadata (tokenizer and chat template
+/// included) in its order, and its tensors in their order and types, the trained ones (LoRA merged) replaced by their
+/// new values. Tensors that are not part of the decoder (a reward head) stay out: llama.cpp refuses unexpected tensors.
 /// </summary>
 internal static class GgufExport
 {
-    internal static void Write(GgufFile source, ParameterStore parameters, string path, string? name)
+    internal static void Write(GgufFile source, DecoderModel model, string path, string? name)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        var changed = model.TrainableParameters.Select(t => t.Name.Replace(".lora_a", "", StringComparison.Ordinal).Replace(".lora_b", "", StringComparison.Ordinal)).ToHashSet();
         var writer = new GgufWriter { Alignment = source.Alignment };
         foreach (var (key, value) in source.Metadata) writer.Set(key, value);
         if (name is not null) writer.Set("general.name", GgufValue.Of(name));
         foreach (var t in source.Tensors)
         {
-            if (parameters.Contains(t.Name)) writer.AddTensor(t.Name, t.Shape, ParameterStore.Read(parameters[t.Name].Tensor), t.Type);
+            if (changed.Contains(t.Name)) writer.AddTensor(t.Name, t.Shape, model.Export(t.Name), t.Type);
             else writer.AddTensorBytes(t.Name, t.Shape, t.Type, source.ReadTensorBytes(t));
         }
         writer.WriteTo(path);

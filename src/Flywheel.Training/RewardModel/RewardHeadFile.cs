@@ -22,13 +22,27 @@ internal sealed record RewardHeadFile
     [JsonPropertyName("reward_std")] public required double RewardStd { get; init; }
     [JsonPropertyName("max_length")] public required int MaxLength { get; init; }
 
+    /// <summary>The token the trainer appended to every sequence (the scorer appends it too), or null.</summary>
+    [JsonPropertyName("reward_token")] public int? RewardToken { get; init; }
+
     internal static string PathFor(string modelPath) => Path.ChangeExtension(modelPath, ".head.json");
 
     internal void Write(string path)
     {
         string temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        File.WriteAllText(temp, JsonSerializer.Serialize(this, RewardModelJson.Default.RewardHeadFile));
-        File.Move(temp, path, overwrite: true);
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                JsonSerializer.Serialize(stream, this, RewardModelJson.Default.RewardHeadFile);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
     }
 
     internal static RewardHeadFile Read(string path)

@@ -44,6 +44,12 @@ public sealed record RewardModelOptions : TrainingOptions
     /// <summary>The chat template that formats prompts and replies; default: the model's own.</summary>
     public ChatTemplate? Template { get; init; }
 
+    /// <summary>
+    /// XTuner's reward token: a token id or a single token's text (e.g. "&lt;|reserved_special_token_0|&gt;") appended
+    /// to every sequence, whose hidden state the head reads (the scorer appends it too). Null: the last real token.
+    /// </summary>
+    public string? RewardToken { get; init; }
+
     internal override void Validate()
     {
         base.Validate();
@@ -52,7 +58,7 @@ public sealed record RewardModelOptions : TrainingOptions
         if (!(FocalGamma >= 0)) throw new ArgumentException($"focal γ must be ≥ 0, got {FocalGamma}");
         if (!(LogBarrierWeight >= 0) || !(L2Weight >= 0) || !(CenterRewardsCoefficient >= 0))
             throw new ArgumentException("penalty weights must be ≥ 0");
-        if (!(LogBarrierLower < LogBarrierUpper - 2 * RewardLossGraph.BarrierEpsilon))
+        if (!(LogBarrierLower < LogBarrierUpper - 2 * RewardLossFunction.BarrierEpsilon))
             throw new ArgumentException($"log-barrier bounds ({LogBarrierLower}, {LogBarrierUpper}) are empty");
     }
 }

@@ -3,13 +3,17 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Flywheel.Training.Data;
 using Flywheel.Training.Export;
-using Flywheel.Training.Graph;
+using Flywheel.Training.Model;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace Flywheel.Training.RewardModel;
 
 /// <summary>
-/// Trains a reward model: a Llama backbone (initialised from a policy's or another model's GGUF) with a scalar head
-/// on the final-norm hidden state of each sequence's last real token. Not thread-safe.
+/// Trains a reward model: a Llama-family backbone (initialised from a policy's or another model's GGUF) with a
+/// scalar head on the final-norm hidden state of each sequence's last token (or of the reward token appended to it).
+/// Not thread-safe.
 /// </summary>
 public sealed class RewardModelTrainer : IDisposable
 {
@@ -17,25 +21,29 @@ public sealed class RewardModelTrainer : IDisposable
     internal const string HeadBias = "reward_head.bias";
 
     private readonly RewardModelOptions _options;
-    private readonly TrainerCore _core;
+    private readonly TrainerSession _session;
 
     /// <summary>Loads the backbone from <paramref name="backbonePath"/> (F32, F16 or BF16 GGUF) onto the device the options choose.</summary>
     public RewardModelTrainer(string backbonePath, RewardModelOptions? options = null)
     {
         _options = options ?? new RewardModelOptions();
         // The head starts at zero, as XTuner's does: every reward is 0 until the first step moves it.
-        _core = new TrainerCore(backbonePath, _options, _options.Template, withOutput: false,
-            hp => [new ParameterSpec(HeadWeight, [hp.EmbeddingLength, 1], new float[hp.EmbeddingLength], true), new ParameterSpec(HeadBias, [1], [0f], true)],
-            new HashSet<string> { HeadWeight, HeadBias });
+        _session = new TrainerSession(backbonePath, _options, _options.Template, withOutput: false, new HashSet<string>(),
+            (hp, device) =>
+            [
+                (HeadWeight, new Parameter(zeros([1, hp.EmbeddingLength], ScalarType.Float32, device), requires_grad: true)),
+                (HeadBias, new Parameter(zeros([1], ScalarType.Float32, device), requires_grad: true)),
+            ],
+            _options.RewardToken);
     }
 
-    internal ModelSession Session => _core.Session;
+    internal TrainerSession Session => _session;
 
     /// <summary>Name of the device training runs on (e.g. "CPU", "CUDA0").</summary>
-    public string DeviceName => Session.Backend.Name;
+    public string DeviceName => _session.DeviceName;
 
     /// <summary>Trainable parameters (elements).</summary>
-    public long TrainableParameters => Session.Parameters.TrainableCount;
+    public long TrainableParameters => _session.TrainableCount;
 
     /// <summary>The reward statistics of the last evaluation (or of the training pairs), used to normalise scores.</summary>
     public RewardStatistics? Statistics { get; private set; }
@@ -52,7 +60,7 @@ public sealed class RewardModelTrainer : IDisposable
         var encoded = Encode(pairs, cancellationToken);
         var evaluation = evaluationPairs is { Count: > 0 } ? Encode(evaluationPairs, cancellationToken) : null;
         var task = new Task(this, encoded, pairs.Select(p => p.Margin ?? 0).ToArray(), evaluation);
-        var result = new TrainingLoop(Session, _options, task).Run(progress, cancellationToken);
+        var result = new TrainingLoop(_session, _options, task).Run(progress, cancellationToken);
         // Normalisation statistics come from the held-out pairs when there are some, else from the training pairs.
         var last = task.Evaluations.Count > 0 ? task.Evaluations[^1] : Evaluate(encoded, -1, cancellationToken);
         var stats = new RewardStatistics(last.RewardMean, last.RewardStd);
@@ -68,34 +76,41 @@ public sealed class RewardModelTrainer : IDisposable
         return Evaluate(Encode(pairs, cancellationToken), -1, cancellationToken);
     }
 
-    /// <summary>The reward of each reply, computed by the trainer's own graph.</summary>
+    /// <summary>The reward of each reply, computed by the trainer's own forward pass.</summary>
     public float[] Score(IReadOnlyList<RewardQuery> queries, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        var sequences = queries.Select(q => _core.Encoder.Encode(q.Prompt, q.Response).Sequence(0)).ToList();
+        var sequences = queries.Select(q => _session.Encoder.Encode(q.Prompt, q.Response).Sequence(0)).ToList();
         return Rewards(sequences, cancellationToken);
     }
 
     /// <summary>
-    /// Writes the backbone as a GGUF that llama.cpp loads (the source's metadata and tokenizer, trained tensors) and
-    /// the head with the reward statistics beside it (<c>model.head.json</c>); returns the head file's path.
+    /// Writes the backbone as a GGUF that llama.cpp loads (the source's metadata and tokenizer, trained tensors, LoRA
+    /// merged) and the head with the reward statistics beside it (<c>model.head.json</c>); returns the head file's path.
     /// </summary>
     public string Export(string modelPath, string? name = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         var stats = Statistics ?? throw new InvalidOperationException("train before exporting: the reward statistics are not known yet");
-        GgufExport.Write(Session.Source, Session.Parameters, modelPath, name);
+        GgufExport.Write(_session.Source, _session.Model, modelPath, name);
         string headPath = RewardHeadFile.PathFor(modelPath);
         new RewardHeadFile
         {
-            EmbeddingLength = Session.Hyperparameters.EmbeddingLength,
-            Weight = ParameterStore.Read(Session.Parameters[HeadWeight].Tensor),
-            Bias = ParameterStore.Read(Session.Parameters[HeadBias].Tensor)[0],
+            EmbeddingLength = _session.Config.Hyperparameters.EmbeddingLength,
+            Weight = Values(_session.Extra(HeadWeight)),
+            Bias = Values(_session.Extra(HeadBias))[0],
             RewardMean = stats.Mean,
             RewardStd = stats.Std,
             MaxLength = _options.MaxLength,
+            RewardToken = _session.Encoder.RewardToken,
         }.Write(headPath);
         return headPath;
+    }
+
+    private static float[] Values(Tensor t)
+    {
+        using var cpu = t.detach().cpu().contiguous();
+        return cpu.data<float>().ToArray();
     }
 
     private List<EncodedExample> Encode(IReadOnlyList<RewardPair> pairs, CancellationToken cancellationToken)
@@ -106,7 +121,7 @@ public sealed class RewardModelTrainer : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             ArgumentNullException.ThrowIfNull(p, nameof(pairs));
             if (p.Margin is { } m && !double.IsFinite(m)) throw new ArgumentException($"pair {result.Count}: margin {m} is not finite", nameof(pairs));
-            result.Add(_core.Encoder.Encode(p.Prompt, p.Chosen, p.Rejected));
+            result.Add(_session.Encoder.Encode(p.Prompt, p.Chosen, p.Rejected));
         }
         return result;
     }
@@ -129,59 +144,55 @@ public sealed class RewardModelTrainer : IDisposable
     private float[] Rewards(List<int[]> sequences, CancellationToken cancellationToken)
     {
         var result = new float[sequences.Count];
-        foreach (var batch in BatchPlanner.Sorted(sequences.Select(s => s.Length).ToArray(), 1, _options.TokensPerBatch))
+        using var _ = no_grad();
+        foreach (var batch in BatchPlanner.Sorted(sequences.Select(s => s.Length).ToArray(), _options.TokensPerBatch))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var tokens = TokenBatch.Pad(batch.Select(i => (IReadOnlyList<int>)sequences[i]).ToList(), _core.VocabularySize);
-            using var g = Session.Run("reward", train: false, g => Head(g, LastRows(g, Session.Graph.Hidden(g, tokens), tokens, 0, tokens.Count)));
-            float[] r = GraphContext.Read(g.Result);
+            using var scope = NewDisposeScope();
+            float[] r = Values(Head(new PackedBatch([.. batch.Select(i => sequences[i])])));
             for (int k = 0; k < batch.Length; k++) result[batch[k]] = r[k];
         }
         return result;
     }
 
+    /// <summary>r = w·h + b on the final-norm hidden state of each sequence's last token: [sequences].</summary>
+    private Tensor Head(PackedBatch batch)
+    {
+        using var hidden = _session.Model.Hidden(batch);
+        using var last = tensor(Enumerable.Range(0, batch.Count).Select(s => (long)batch.Last(s)).ToArray(), device: _session.Device);
+        using var rows = hidden.index_select(0, last);
+        using var r = F.linear(rows, _session.Extra(HeadWeight), _session.Extra(HeadBias));
+        return r.squeeze(-1);
+    }
+
     /// <summary>The loss of <paramref name="examples"/> (indices into <paramref name="pairs"/>) times <paramref name="scale"/>.</summary>
-    private MicroBatchGraph PairLoss(GraphContext g, List<EncodedExample> pairs, double[] margins, int[] examples, float scale)
+    private MicroBatch PairLoss(List<EncodedExample> pairs, double[] margins, int[] examples, double scale)
     {
-        var sequences = examples.Select(e => (IReadOnlyList<int>)pairs[e].Sequence(0))
-            .Concat(examples.Select(e => (IReadOnlyList<int>)pairs[e].Sequence(1))).ToList();
-        var batch = TokenBatch.Pad(sequences, _core.VocabularySize);
-        IntPtr hidden = Session.Graph.Hidden(g, batch);
         int p = examples.Length;
-        IntPtr chosen = Head(g, LastRows(g, hidden, batch, 0, p));
-        IntPtr rejected = Head(g, LastRows(g, hidden, batch, p, p));
-        IntPtr m = g.InputF32("margins", examples.Select(e => (float)margins[e]).ToArray(), 1, p);
-        return new MicroBatchGraph(RewardLossGraph.Build(g, chosen, rejected, m, _options, scale), chosen, rejected);
+        var batch = new PackedBatch([.. examples.Select(e => pairs[e].Sequence(0)), .. examples.Select(e => pairs[e].Sequence(1))]);
+        var rewards = Head(batch);
+        var chosen = rewards.narrow(0, 0, p);
+        var rejected = rewards.narrow(0, p, p);
+        var m = tensor(examples.Select(e => (float)margins[e]).ToArray(), device: _session.Device);
+        var loss = RewardLossFunction.Sum(chosen, rejected, m, _options) * scale;
+        float[] c = Values(chosen), r = Values(rejected);
+        return new MicroBatch(loss, loss.item<float>(), c.Zip(r).Count(x => x.First > x.Second), p);
     }
 
-    /// <summary>The mean training loss of <paramref name="pairs"/> as one graph (for gradient checks).</summary>
-    internal IntPtr TrainingLoss(GraphContext g, IReadOnlyList<RewardPair> pairs) =>
-        PairLoss(g, Encode(pairs, CancellationToken.None), pairs.Select(p => p.Margin ?? 0).ToArray(), [.. Enumerable.Range(0, pairs.Count)], 1f / pairs.Count).Loss;
-
-    private static IntPtr LastRows(GraphContext g, IntPtr hidden, TokenBatch batch, int first, int count)
-    {
-        var rows = Enumerable.Range(first, count).Select(batch.LastRow).ToArray();
-        return g.GetRows(hidden, g.InputI32($"last rows {first}", rows, rows.Length));
-    }
-
-    // r = w·h + b for each column h of [n_embd, n]: a [1, n] tensor.
-    private IntPtr Head(GraphContext g, IntPtr rows) =>
-        g.Add(g.MulMat(Session.Parameters[HeadWeight].Tensor, rows), Session.Parameters[HeadBias].Tensor);
+    /// <summary>The mean training loss of <paramref name="pairs"/> (for gradient checks).</summary>
+    internal Tensor TrainingLoss(IReadOnlyList<RewardPair> pairs) =>
+        PairLoss(Encode(pairs, CancellationToken.None), pairs.Select(p => p.Margin ?? 0).ToArray(), [.. Enumerable.Range(0, pairs.Count)], 1.0 / pairs.Count).Objective;
 
     /// <summary>The reward-model objective over pairs, for the training loop.</summary>
     private sealed class Task(RewardModelTrainer trainer, List<EncodedExample> pairs, double[] margins, List<EncodedExample>? evaluation) : ITrainingTask
     {
         internal List<RewardEvaluation> Evaluations { get; private set; } = new();
 
-        public IReadOnlyList<int> Lengths { get; } = pairs.Select(p => Math.Max(p.Length(0), p.Length(1))).ToArray();
-
-        public int SequencesPerExample => 2;
+        public IReadOnlyList<int> Tokens { get; } = pairs.Select(p => p.Length(0) + p.Length(1)).ToArray();
 
         public double Weight(int example) => 1;
 
-        public int Tokens(int example) => pairs[example].Length(0) + pairs[example].Length(1);
-
-        public MicroBatchGraph Build(GraphContext g, int[] examples, float scale) => trainer.PairLoss(g, pairs, margins, examples, scale);
+        public MicroBatch Forward(int[] examples, double scale) => trainer.PairLoss(pairs, margins, examples, scale);
 
         public void Hash(IncrementalHash hash)
         {
@@ -202,5 +213,5 @@ public sealed class RewardModelTrainer : IDisposable
         public void RestoreState(string state) => Evaluations = JsonSerializer.Deserialize(state, RewardModelJson.Default.ListRewardEvaluation) ?? new();
     }
 
-    public void Dispose() => _core.Dispose();
+    public void Dispose() => _session.Dispose();
 }

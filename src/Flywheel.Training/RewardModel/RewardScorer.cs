@@ -58,7 +58,7 @@ public sealed class RewardScorer : IDisposable
         {
             if (model.EmbeddingLength != head.EmbeddingLength)
                 throw new LlamaException($"{modelPath}: embedding length {model.EmbeddingLength} does not match its head's {head.EmbeddingLength}");
-            var encoder = new ConversationEncoder(model.Vocabulary, options.Template ?? ChatTemplate.FromModel(model), head.MaxLength);
+            var encoder = new ConversationEncoder(model.Vocabulary, options.Template ?? ChatTemplate.FromModel(model), head.MaxLength, head.RewardToken);
             var embedder = new LastTokenEmbedder(model, new EmbedderOptions
             {
                 Sequences = options.Sequences,

@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 using Flywheel.Llama.Chat;
 using Flywheel.Training.Data;
 using Flywheel.Training.Export;
-using Flywheel.Training.Graph;
+using Flywheel.Training.Model;
+using static TorchSharp.torch;
 
 namespace Flywheel.Training.Sft;
 
@@ -21,27 +22,27 @@ public sealed record SftOptions : TrainingOptions
 public sealed record SftTrainingResult(IReadOnlyList<double> Losses, IReadOnlyList<double> EvaluationLosses, int TruncatedExamples, bool Resumed);
 
 /// <summary>
-/// Supervised fine-tuning of a Llama policy: next-token cross-entropy on the assistant's tokens only (prompt tokens
-/// masked), on the same graph as the reward model. <see cref="Export"/> writes a GGUF that llama.cpp loads and samples
-/// from. Not thread-safe.
+/// Supervised fine-tuning of a Llama-family policy: next-token cross-entropy on the assistant's tokens only (prompt
+/// tokens masked), labels as token ids, the loss computed a chunk of rows at a time. <see cref="Export"/> writes a GGUF
+/// that llama.cpp loads and samples from. Not thread-safe.
 /// </summary>
 public sealed class SftTrainer : IDisposable
 {
     private readonly SftOptions _options;
-    private readonly TrainerCore _core;
+    private readonly TrainerSession _session;
 
     public SftTrainer(string policyPath, SftOptions? options = null)
     {
         _options = options ?? new SftOptions();
-        _core = new TrainerCore(policyPath, _options, _options.Template, withOutput: true, _ => [],
-            new HashSet<string> { LlamaGraph.Output });
+        _session = new TrainerSession(policyPath, _options, _options.Template, withOutput: true,
+            new HashSet<string> { DecoderConfig.Output }, (_, _) => []);
     }
 
-    internal ModelSession Session => _core.Session;
+    internal TrainerSession Session => _session;
 
-    public string DeviceName => Session.Backend.Name;
+    public string DeviceName => _session.DeviceName;
 
-    public long TrainableParameters => Session.Parameters.TrainableCount;
+    public long TrainableParameters => _session.TrainableCount;
 
     public SftTrainingResult Train(IReadOnlyList<SftExample> examples, IReadOnlyList<SftExample>? evaluationExamples = null,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -51,7 +52,7 @@ public sealed class SftTrainer : IDisposable
         var encoded = Encode(examples, cancellationToken);
         var evaluation = evaluationExamples is { Count: > 0 } ? Encode(evaluationExamples, cancellationToken) : null;
         var task = new Task(this, encoded, evaluation);
-        var result = new TrainingLoop(Session, _options, task).Run(progress, cancellationToken);
+        var result = new TrainingLoop(_session, _options, task).Run(progress, cancellationToken);
         return new SftTrainingResult(result.Losses, task.EvaluationLosses, encoded.Count(e => e.Truncated), result.Resumed);
     }
 
@@ -63,8 +64,8 @@ public sealed class SftTrainer : IDisposable
         return EvaluateLoss(Encode(examples, cancellationToken), cancellationToken);
     }
 
-    /// <summary>Writes the policy as a GGUF (the source's metadata and tokenizer, trained tensors).</summary>
-    public void Export(string modelPath, string? name = null) => GgufExport.Write(Session.Source, Session.Parameters, modelPath, name);
+    /// <summary>Writes the policy as a GGUF (the source's metadata and tokenizer, trained tensors, LoRA merged).</summary>
+    public void Export(string modelPath, string? name = null) => GgufExport.Write(_session.Source, _session.Model, modelPath, name);
 
     private List<EncodedExample> Encode(IReadOnlyList<SftExample> examples, CancellationToken cancellationToken)
     {
@@ -73,7 +74,7 @@ public sealed class SftTrainer : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             ArgumentNullException.ThrowIfNull(e, nameof(examples));
-            result.Add(_core.Encoder.Encode(e.Prompt, e.Completion));
+            result.Add(_session.Encoder.Encode(e.Prompt, e.Completion));
         }
         return result;
     }
@@ -81,11 +82,12 @@ public sealed class SftTrainer : IDisposable
     private double EvaluateLoss(List<EncodedExample> examples, CancellationToken cancellationToken)
     {
         double total = 0, targets = 0;
-        foreach (var batch in BatchPlanner.Sorted(examples.Select(e => e.Length(0)).ToArray(), 1, _options.TokensPerBatch))
+        using var _ = no_grad();
+        foreach (var batch in BatchPlanner.Sorted(examples.Select(e => e.Length(0)).ToArray(), _options.TokensPerBatch))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using var g = Session.Run("SFT evaluation", train: false, g => Loss(g, examples, batch, scale: 1));
-            total += GraphContext.Read(g.Result)[0];
+            using var scope = NewDisposeScope();
+            total += Loss(examples, batch, scale: 1, training: false).Loss;
             targets += batch.Sum(i => Targets(examples[i]));
         }
         return total / targets;
@@ -95,41 +97,37 @@ public sealed class SftTrainer : IDisposable
     private static int Targets(EncodedExample e) => e.Length(0) - Math.Max(e.Prompt.Length, 1);
 
     /// <summary>
-    /// Mean cross-entropy of the batch's reply tokens times <paramref name="scale"/> × their count. Only the rows that
-    /// predict a reply token go through the output projection (gathered with get_rows), so prompt tokens cost nothing
-    /// there and need no mask.
+    /// The summed cross-entropy of the batch's reply tokens times <paramref name="scale"/>. Only the rows that predict
+    /// a reply token go through the output projection, so prompt tokens cost nothing there and need no mask.
     /// </summary>
-    internal IntPtr Loss(GraphContext g, IReadOnlyList<EncodedExample> examples, int[] batch, float scale)
+    internal MicroBatch Loss(IReadOnlyList<EncodedExample> examples, int[] batch, double scale, bool training)
     {
-        var tokens = TokenBatch.Pad(batch.Select(i => (IReadOnlyList<int>)examples[i].Sequence(0)).ToList(), _core.VocabularySize);
-        var rows = new List<int>();
-        var targets = new List<int>();
+        var sequences = batch.Select(i => examples[i].Sequence(0)).ToArray();
+        var packed = new PackedBatch(sequences);
+        var rows = new List<long>();
+        var targets = new List<long>();
         for (int b = 0; b < batch.Length; b++)
         {
             var e = examples[batch[b]];
-            int[] sequence = e.Sequence(0);
+            int[] sequence = sequences[b];
             for (int t = Math.Max(e.Prompt.Length, 1) - 1; t < sequence.Length - 1; t++)
             {
-                rows.Add(tokens.Row(b, t));
+                rows.Add(packed.Offsets[b] + t);
                 targets.Add(sequence[t + 1]);
             }
         }
         if (rows.Count == 0) throw new InvalidOperationException("the batch has no reply token to learn");
-        int v = _core.VocabularySize;
-        var labels = new float[rows.Count * v];
-        for (int i = 0; i < targets.Count; i++) labels[i * v + targets[i]] = 1;
-        IntPtr hidden = Session.Graph.Hidden(g, tokens);
-        IntPtr selected = g.GetRows(hidden, g.InputI32("target rows", [.. rows], rows.Count));
-        IntPtr logits = Session.Graph.Logits(g, selected);
-        IntPtr loss = g.CrossEntropy(logits, g.InputF32("labels", labels, v, rows.Count));
-        return g.Scale(loss, scale * rows.Count);
+        var hidden = _session.Model.Hidden(packed);
+        var selected = hidden.index_select(0, tensor(rows.ToArray(), device: _session.Device));
+        var (objective, loss) = ChunkedCrossEntropy.Compute(selected, _session.Model.OutputWeight, [.. targets], scale, training);
+        return new MicroBatch(objective ?? selected.sum(), loss);
     }
 
-    /// <summary>The mean training loss of <paramref name="examples"/> as one graph (for gradient checks).</summary>
-    internal IntPtr TrainingLoss(GraphContext g, IReadOnlyList<SftExample> examples)
+    /// <summary>The mean training loss of <paramref name="examples"/> as one objective (for gradient checks).</summary>
+    internal MicroBatch TrainingLoss(IReadOnlyList<SftExample> examples)
     {
         var encoded = Encode(examples, CancellationToken.None);
-        return Loss(g, encoded, [.. Enumerable.Range(0, encoded.Count)], 1f / encoded.Sum(Targets));
+        return Loss(encoded, [.. Enumerable.Range(0, encoded.Count)], 1.0 / encoded.Sum(Targets), training: true);
     }
 
     /// <summary>The SFT objective for the training loop: examples weigh as many as their reply tokens.</summary>
@@ -137,15 +135,11 @@ public sealed class SftTrainer : IDisposable
     {
         internal List<double> EvaluationLosses { get; private set; } = new();
 
-        public IReadOnlyList<int> Lengths { get; } = examples.Select(e => e.Length(0)).ToArray();
-
-        public int SequencesPerExample => 1;
+        public IReadOnlyList<int> Tokens { get; } = examples.Select(e => e.Length(0)).ToArray();
 
         public double Weight(int example) => Targets(examples[example]);
 
-        public int Tokens(int example) => examples[example].Length(0);
-
-        public MicroBatchGraph Build(GraphContext g, int[] batch, float scale) => new(trainer.Loss(g, examples, batch, scale));
+        public MicroBatch Forward(int[] batch, double scale) => trainer.Loss(examples, batch, scale, training: true);
 
         public void Hash(IncrementalHash hash)
         {
@@ -163,5 +157,5 @@ public sealed class SftTrainer : IDisposable
             EvaluationLosses = state.Length == 0 ? new() : state.Split(',').Select(s => double.Parse(s, System.Globalization.CultureInfo.InvariantCulture)).ToList();
     }
 
-    public void Dispose() => _core.Dispose();
+    public void Dispose() => _session.Dispose();
 }
