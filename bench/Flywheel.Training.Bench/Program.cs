@@ -11,6 +11,9 @@ using Flywheel.Training.Sft;
 // on sequences of 256 tokens. Usage:
 //   dotnet run -c Release --project bench/Flywheel.Training.Bench -- [--task sft|rm] [--device cpu|cuda|auto]
 //       [--threads N] [--steps N] [--sequences N] [--length N]
+//       [--width N] [--layers N] [--vocabulary VOCAB.gguf] [--lora RANK]
+// --vocabulary takes a GGUF's tokenizer (e.g. llama.cpp's ggml-vocab-llama-bpe.gguf: 128,256 tokens) and Llama 3's
+// chat template; --lora trains rank-N adapters (and the reward head) instead of every weight.
 var options = new Dictionary<string, string>();
 for (int i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
 string Get(string key, string fallback) => options.GetValueOrDefault(key, fallback);
@@ -23,40 +26,53 @@ int steps = GetInt("steps", 10);
 int sequences = GetInt("sequences", 8);
 int length = GetInt("length", 256);
 
-var hp = new LlamaHyperparameters { EmbeddingLength = 256, Layers = 12, Heads = 8, KvHeads = 4, FeedForwardLength = 768, ContextLength = 1024 };
+int width = GetInt("width", 256);
+string? vocabulary = options.GetValueOrDefault("vocabulary");
+int lora = GetInt("lora", 0);
+var hp = new LlamaHyperparameters
+{
+    EmbeddingLength = width, Layers = GetInt("layers", 12), Heads = width / 32, KvHeads = width / 64, FeedForwardLength = 3 * width,
+    ContextLength = Math.Max(1024, length),
+};
 string dir = Directory.CreateTempSubdirectory("flywheel-bench-").FullName;
 string model = Path.Combine(dir, "bench.gguf");
-TinyLlama.Create(model, new TinyLlamaOptions { Hyperparameters = hp, Seed = 1 });
-long parameters = hp.TensorShapes().Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
+TinyLlama.Create(model, new TinyLlamaOptions { Hyperparameters = hp, Seed = 1, VocabularyFrom = vocabulary });
+long parameters = GgufFile.Open(model).Tensors.Sum(t => t.ElementCount);
 
 // Replies longer than the budget: every example is truncated to exactly `length` tokens (prompt kept short).
 var random = new Random(1);
-string Text(int n) => new(Enumerable.Range(0, n).Select(_ => (char)('a' + random.Next(26))).ToArray());
+// A BPE vocabulary merges letters: enough of them that every reply still fills `length` tokens.
+string Text(int n) => new(Enumerable.Range(0, vocabulary is null ? n : 4 * n).Select(_ => (char)('a' + random.Next(26))).ToArray());
 var prompt = new[] { new ChatMessage("user", "go") };
 var common = (TrainingOptions o) => o with
 {
     Device = device, Threads = threads, MaxLength = length, Epochs = 1, LearningRate = 1e-4, WarmupSteps = 0,
+    Layers = lora > 0 ? TrainableLayers.WithLora(new LoraOptions { Rank = lora, Alpha = 2 * lora }) : TrainableLayers.All,
 };
+var template = vocabulary is null ? null : ChatTemplate.Named("llama3");
 var progress = new Progress(steps);
 var clock = Stopwatch.StartNew();
 string deviceName;
+long trainable;
 if (task == "rm")
 {
     var pairs = Enumerable.Range(0, steps * sequences / 2).Select(_ => new RewardPair(prompt, Text(length * 2), Text(length * 2))).ToList();
-    using var trainer = new RewardModelTrainer(model, (RewardModelOptions)common(new RewardModelOptions { TokensPerBatch = sequences * length }));
+    using var trainer = new RewardModelTrainer(model, (RewardModelOptions)common(new RewardModelOptions { TokensPerBatch = sequences * length, Template = template }));
     deviceName = trainer.DeviceName;
+    trainable = trainer.TrainableParameters;
     trainer.Train(pairs, progress: progress);
 }
 else
 {
     var examples = Enumerable.Range(0, steps * sequences).Select(_ => new SftExample(prompt, Text(length * 2))).ToList();
-    using var trainer = new SftTrainer(model, (SftOptions)common(new SftOptions { TokensPerBatch = sequences * length }));
+    using var trainer = new SftTrainer(model, (SftOptions)common(new SftOptions { TokensPerBatch = sequences * length, Template = template }));
     deviceName = trainer.DeviceName;
+    trainable = trainer.TrainableParameters;
     trainer.Train(examples, progress: progress);
 }
 // The first step pays for allocating compute buffers: report the steady state after it.
 Console.WriteLine(FormattableString.Invariant(
-    $"{task}: {parameters / 1e6:F2}M parameters, {sequences} × {length} tokens per step, {steps} steps on {deviceName} ({threads} threads): {progress.SteadyTokensPerSecond:F0} tokens/s ({progress.SteadyStepsPerSecond:F2} steps/s) after the first step; total {clock.Elapsed.TotalSeconds:F1} s"));
+    $"{task}: {parameters / 1e6:F2}M parameters ({trainable / 1e6:F2}M trained), {sequences} × {length} tokens per step, {steps} steps on {deviceName} ({threads} threads): {progress.SteadyTokensPerSecond:F0} tokens/s ({progress.SteadyStepsPerSecond:F2} steps/s) after the first step; total {clock.Elapsed.TotalSeconds:F1} s"));
 Directory.Delete(dir, recursive: true);
 
 sealed class Progress(int steps) : IProgress<TrainingProgress>

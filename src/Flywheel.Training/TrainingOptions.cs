@@ -34,7 +34,7 @@ public sealed record LoraOptions
     /// <summary>Dropout on the adapters' input, as PEFT's lora_dropout.</summary>
     public double Dropout { get; init; }
 
-    public IReadOnlySet<LoraTarget> Targets { get; init; } = Enum.GetValues<LoraTarget>().ToHashSet();
+    public IReadOnlyList<LoraTarget> Targets { get; init; } = Enum.GetValues<LoraTarget>();
 
     internal double Scale => Alpha / Rank;
 
@@ -44,9 +44,10 @@ public sealed record LoraOptions
         if (!(Alpha > 0) || !double.IsFinite(Alpha)) throw new ArgumentException($"LoRA alpha must be > 0, got {Alpha}");
         if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) throw new ArgumentException($"LoRA dropout must be in [0, 1), got {Dropout}");
         if (Targets is null || Targets.Count == 0) throw new ArgumentException("LoRA needs at least one target module (q, k, v, o, gate, up, down)");
+        if (Targets.Distinct().Count() != Targets.Count) throw new ArgumentException($"LoRA targets name a module twice: {string.Join(", ", Targets)}");
     }
 
-    // Records print sets as their type name: spell the targets out, so that a checkpoint's fingerprint sees them.
+    // Records print lists as their type name: spell the targets out, so that a checkpoint's fingerprint sees them.
     public override string ToString() =>
         $"LoRA rank {Rank}, alpha {Alpha}, dropout {Dropout}, on {string.Join(",", Targets.Order())}";
 }

@@ -143,7 +143,7 @@ public class DataAndOptionsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => TrainableLayers.Last(-1));
         Assert.Throws<ArgumentException>(() => TrainableLayers.WithLora(new LoraOptions { Rank = 0 }));
         Assert.Throws<ArgumentException>(() => TrainableLayers.WithLora(new LoraOptions { Dropout = 1 }));
-        Assert.Throws<ArgumentException>(() => TrainableLayers.WithLora(new LoraOptions { Targets = new HashSet<LoraTarget>() }));
+        Assert.Throws<ArgumentException>(() => TrainableLayers.WithLora(new LoraOptions { Targets = [] }));
         Assert.Throws<ArgumentException>(() => new RewardModelTrainer(Model.Value, new RewardModelOptions { RewardToken = "two tokens" }));
     }
 

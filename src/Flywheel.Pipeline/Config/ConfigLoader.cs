@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
+using Flywheel.Training;
+
 namespace Flywheel.Pipeline.Config;
 
 /// <summary>A config that cannot be used: the message names the file and the JSON path at fault.</summary>
@@ -21,6 +23,7 @@ public static class ConfigLoader
         AllowTrailingCommas = true,
         WriteIndented = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
     };
 
     /// <summary>
@@ -91,8 +94,15 @@ public static class ConfigLoader
         Check(rm.BatchPairs >= 1, "$.reward_model.batch_pairs", "must be ≥ 1");
         Check(rm.MaxLength >= 8, "$.reward_model.max_length", "must be ≥ 8");
         Check(rm.EvalFraction is > 0 and < 1, "$.reward_model.eval_fraction", "must be in (0, 1)");
-        Check(rm.Train is "all" or "head" || (rm.Train.StartsWith("last:", StringComparison.Ordinal) && int.TryParse(rm.Train[5..], out int n) && n >= 1),
-            "$.reward_model.train", $"must be all, head or last:N, got '{rm.Train}'");
+        Check(rm.Train is "all" or "head" or "lora" || (rm.Train.StartsWith("last:", StringComparison.Ordinal) && int.TryParse(rm.Train[5..], out int n) && n >= 1),
+            "$.reward_model.train", $"must be all, head, last:N or lora, got '{rm.Train}'");
+        Check(rm.RewardToken is null || rm.RewardToken.Length > 0, "$.reward_model.reward_token", "must be a token id or a token's text, or null");
+        Check(c.Sft.Train is "all" or "lora", "$.sft.train", $"must be all or lora, got '{c.Sft.Train}'");
+        foreach (var (lora, at) in new[] { (rm.Lora, "$.reward_model.lora"), (c.Sft.Lora, "$.sft.lora") })
+        {
+            try { _ = TrainableLayers.WithLora(lora); }
+            catch (ArgumentException invalid) { Check(false, at, invalid.Message); }
+        }
         Check(rm.CheckpointEverySteps >= 1, "$.reward_model.checkpoint_every_steps", "must be ≥ 1");
         Check(c.Sft.CheckpointEverySteps >= 1, "$.sft.checkpoint_every_steps", "must be ≥ 1");
         Check(rm.Loss is "bradley_terry" or "focal", "$.reward_model.loss", $"must be bradley_terry or focal, got '{rm.Loss}'");

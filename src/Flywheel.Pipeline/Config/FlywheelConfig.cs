@@ -1,3 +1,4 @@
+using Flywheel.Training;
 using System.Text.Json.Serialization;
 
 namespace Flywheel.Pipeline.Config;
@@ -111,8 +112,14 @@ public sealed record RewardModelConfig
     /// <summary>Fraction of pairs held out for evaluation.</summary>
     public double EvalFraction { get; init; } = 0.1;
 
-    /// <summary>all, head, or last:N (the last N blocks and the head).</summary>
+    /// <summary>all, head, last:N (the last N blocks and the head), or lora (adapters as $.reward_model.lora says, and the head).</summary>
     public string Train { get; init; } = "all";
+
+    /// <summary>LoRA's rank, alpha, dropout and target projections, used when train is lora.</summary>
+    public LoraOptions Lora { get; init; } = new();
+
+    /// <summary>A token (id or text, e.g. "&lt;|reserved_special_token_0|&gt;") appended to every sequence for the head to read; null: the last token.</summary>
+    public string? RewardToken { get; init; }
 
     /// <summary>bradley_terry or focal.</summary>
     public string Loss { get; init; } = "bradley_terry";
@@ -162,6 +169,13 @@ public sealed record SftConfig
 
     public int Epochs { get; init; } = 1;
     public double LearningRate { get; init; } = 1e-4;
+
+    /// <summary>all, or lora (adapters as $.sft.lora says, merged into the exported policy).</summary>
+    public string Train { get; init; } = "all";
+
+    /// <summary>LoRA's rank, alpha, dropout and target projections, used when train is lora.</summary>
+    public LoraOptions Lora { get; init; } = new();
+
     public int BatchSequences { get; init; } = 16;
     public int MaxLength { get; init; } = 256;
 

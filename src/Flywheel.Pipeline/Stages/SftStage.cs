@@ -29,6 +29,7 @@ internal static class SftStage
             LearningRate = sft.LearningRate,
             MaxLength = sft.MaxLength,
             TokensPerBatch = sft.BatchSequences * sft.MaxLength,
+            Layers = sft.Train == "lora" ? TrainableLayers.WithLora(sft.Lora) : TrainableLayers.All,
             Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "sft", ""),
             CheckpointEverySteps = sft.CheckpointEverySteps,
             CheckpointDirectory = Path.Combine(ctx.Directory, "sft-checkpoints"),

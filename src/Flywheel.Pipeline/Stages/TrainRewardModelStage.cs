@@ -37,8 +37,10 @@ internal static class TrainRewardModelStage
             {
                 "all" => TrainableLayers.All,
                 "head" => TrainableLayers.HeadOnly,
+                "lora" => TrainableLayers.WithLora(rm.Lora),
                 var s => TrainableLayers.Last(int.Parse(s[5..], System.Globalization.CultureInfo.InvariantCulture)),
             },
+            RewardToken = rm.RewardToken,
             Loss = rm.Loss == "focal" ? RewardLoss.Focal : RewardLoss.BradleyTerry,
             CenterRewardsCoefficient = rm.CenterRewardsCoefficient,
             Seed = Seeds.Derive(ctx.Config.Seed, ctx.Round, "reward-model", ""),

@@ -35,7 +35,7 @@ internal static class TorchRuntime
 
     internal static void EnsureLoaded()
     {
-        if (Loaded.Value is { } e) throw new TrainingBackendException($"TorchSharp cannot start: {Reason(e)}", e);
+        if (Loaded.Value is { } e) throw new TrainingBackendException($"TorchSharp cannot start: {Reason(e, AppContext.BaseDirectory)}", e);
     }
 
     private static Exception? Load()
@@ -55,11 +55,11 @@ internal static class TorchRuntime
 
     // The dynamic loader's message for the first library that fails names the real cause (a missing GLIBCXX version,
     // a missing file); TorchSharp's own message blames the package restore.
-    private static string Reason(Exception e)
+    internal static string Reason(Exception e, string directory)
     {
         foreach (string name in new[] { "libtorch.so", "libLibTorchSharp.so" })
         {
-            string path = Path.Combine(AppContext.BaseDirectory, name);
+            string path = Path.Combine(directory, name);
             if (!File.Exists(path)) return $"{path} is missing (is the LibTorch package referenced?)";
             try
             {

@@ -50,6 +50,29 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void LoRA_and_the_reward_token_are_read_and_bad_LoRA_settings_named_by_path()
+    {
+        string path = Write(Minimal.Replace("\"name\": \"t\",", """
+            "name": "t",
+            "reward_model": { "train": "lora", "lora": { "rank": 4, "alpha": 8, "dropout": 0.1, "targets": ["q", "v", "down"] }, "reward_token": "<|reserved_special_token_0|>" },
+            "sft": { "train": "lora" },
+            """, StringComparison.Ordinal));
+        var c = ConfigLoader.Load(path);
+        Assert.Equal("lora", c.RewardModel.Train);
+        Assert.Equal(4, c.RewardModel.Lora.Rank);
+        Assert.Equal([Flywheel.Training.LoraTarget.Q, Flywheel.Training.LoraTarget.V, Flywheel.Training.LoraTarget.Down], c.RewardModel.Lora.Targets);
+        Assert.Equal("<|reserved_special_token_0|>", c.RewardModel.RewardToken);
+        Assert.Equal(7, c.Sft.Lora.Targets.Count);
+        // The same config written back reads the same (the run's stored copy).
+        Assert.Equal(ConfigLoader.Hash(c), ConfigLoader.Hash(ConfigLoader.Load(Write(ConfigLoader.ToJson(c)))));
+
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Write(Minimal.Replace("\"name\": \"t\",", "\"name\": \"t\", \"sft\": { \"lora\": { \"rank\": 0 } },", StringComparison.Ordinal))));
+        Assert.Contains("$.sft.lora: LoRA rank must be ≥ 1, got 0", e.Message);
+        e = Assert.Throws<ConfigException>(() => ConfigLoader.Load(Write(Minimal.Replace("\"name\": \"t\",", "\"name\": \"t\", \"reward_model\": { \"lora\": { \"targets\": [\"qkv\"] } },", StringComparison.Ordinal))));
+        Assert.Contains("$.reward_model.lora.targets", e.Message);
+    }
+
+    [Fact]
     public void The_hash_is_taken_over_the_paths_as_written_so_a_moved_clone_keeps_it()
     {
         var here = ConfigLoader.Load(Write(Minimal));
@@ -66,7 +89,7 @@ public class ConfigLoaderTests
     [InlineData("\"device\": \"tpu\"", "$.device: must be auto, cpu or cuda, got 'tpu'")]
     [InlineData("\"evaluation\": { \"path\": \"e.jsonl\" }", "$.evaluation: needs a verifier")]
     [InlineData("\"evaluation\": { \"path\": \"\" }, \"verifier\": \"exact\"", "$.evaluation.path: is required")]
-    [InlineData("\"reward_model\": { \"train\": \"last:x\" }", "$.reward_model.train: must be all, head or last:N")]
+    [InlineData("\"reward_model\": { \"train\": \"last:x\" }", "$.reward_model.train: must be all, head, last:N or lora")]
     public void Invalid_values_are_refused_naming_the_json_path(string fragment, string expected)
     {
         string path = Write(Minimal.Replace("\"name\": \"t\",", $"\"name\": \"t\", {fragment},"));
