@@ -69,7 +69,7 @@ internal sealed class Rounds(ExperimentSettings s, string work)
             var candidates = await SampleAsync(policy, sets.Selection, s.K, Sampling(s.Temperature), seed ^ 0x5E1EC7UL, cancellationToken);
             var queries = candidates.SelectMany(c => c.Replies.Select(r => new RewardQuery(Prompt(c.Problem), r))).ToList();
             float[] rewards;
-            using (var scorer = RewardScorer.Load(rm, new RewardScorerOptions { Threads = s.Threads, Sequences = 64, GpuLayers = 0 }))
+            using (var scorer = RewardScorer.Load(rm, new RewardScorerOptions { Threads = s.Threads, Device = ComputeDevice.Cpu }))
                 rewards = scorer.Score(queries, cancellationToken: cancellationToken);
             var all = new List<(ArithmeticProblem Problem, string Reply, float Reward)>();
             var kept = new List<(ArithmeticProblem Problem, string Reply, float Reward)>();

@@ -54,6 +54,47 @@ var progress = new Progress(steps);
 var clock = Stopwatch.StartNew();
 string deviceName;
 long trainable;
+if (task == "score")
+{
+    // The two ways to score with a trained reward model, on the same replies (4 per prompt, as candidates come): the
+    // TorchSharp forward pass (RewardScorer), and the exported GGUF through llama.cpp's last-token embedder with the
+    // head applied to its hidden states (what RewardScorer did before).
+    var pairs = Enumerable.Range(0, 4).Select(_ => new RewardPair(prompt, Text(length * 2), Text(length * 2))).ToList();
+    // Prompts as long as the replies: llama.cpp evaluates a prompt shared by its replies once, the trainer once per reply.
+    var prompts = Enumerable.Range(0, steps * sequences / 4).Select(_ => new[] { new ChatMessage("user", Text(length / 2)) }).ToList();
+    var queries = prompts.SelectMany(p => Enumerable.Range(0, 4).Select(_ => new RewardQuery(p, Text(length / 2)))).ToList();
+    using var trainer = new RewardModelTrainer(model, (RewardModelOptions)common(new RewardModelOptions { TokensPerBatch = sequences * length, Template = template }));
+    trainer.Train(pairs);
+    string exported = Path.Combine(dir, "rm.gguf");
+    trainer.Export(exported);
+    using var scorer = RewardScorer.Load(exported, new RewardScorerOptions { Threads = threads, Template = template, Device = device, TokensPerBatch = sequences * length });
+    var torchClock = Stopwatch.StartNew();
+    float[] fromTorch = [.. prompts.Select((_, i) => queries.Skip(4 * i).Take(4).ToList()).SelectMany(q => scorer.Score(q))];
+    double torchSeconds = torchClock.Elapsed.TotalSeconds;
+
+    var head = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(exported, ".head.json"))).RootElement;
+    float[] weight = [.. head.GetProperty("weight").EnumerateArray().Select(w => w.GetSingle())];
+    float bias = head.GetProperty("bias").GetSingle();
+    using var engineModel = LlamaModel.Load(exported, new ModelOptions { GpuLayers = device == ComputeDevice.Cpu ? 0 : -1 });
+    var chat = template ?? ChatTemplate.FromModel(engineModel);
+    var encoder = new Flywheel.Training.Data.ConversationEncoder(engineModel.Vocabulary, chat, length);
+    var encoded = queries.Select(q => (IReadOnlyList<int>)encoder.Encode(q.Prompt, q.Response).Sequence(0)).ToList();
+    using var embedder = new Flywheel.Llama.Embedding.LastTokenEmbedder(engineModel, new Flywheel.Llama.Embedding.EmbedderOptions
+    {
+        Sequences = sequences, ContextPerSequence = 2 * length, BatchTokens = Math.Max(2 * length, 2048), Threads = threads,
+    });
+    var llamaClock = Stopwatch.StartNew();
+    var fromLlama = new List<float>();
+    for (int i = 0; i < prompts.Count; i++)
+        fromLlama.AddRange(embedder.Embed(encoded.Skip(4 * i).Take(4).ToList()).Select(h => bias + h.Zip(weight, (x, w) => x * w).Sum()));
+    double llamaSeconds = llamaClock.Elapsed.TotalSeconds;
+    double worst = fromTorch.Zip(fromLlama, (a, b) => Math.Abs(a - b)).Max() / (fromTorch.Max(Math.Abs) + 1e-9);
+    long tokens = queries.Count * (long)length;
+    Console.WriteLine(FormattableString.Invariant(
+        $"score: {queries.Count} replies of ~{length} tokens, half prompt, half reply ({prompts.Count} prompts × 4), {threads} threads: TorchSharp forward {tokens / torchSeconds:F0} tokens/s, llama.cpp embedder {tokens / llamaSeconds:F0} tokens/s (largest difference {worst:E1} of the reward scale)"));
+    Directory.Delete(dir, recursive: true);
+    return;
+}
 if (task == "rm")
 {
     var pairs = Enumerable.Range(0, steps * sequences / 2).Select(_ => new RewardPair(prompt, Text(length * 2), Text(length * 2))).ToList();

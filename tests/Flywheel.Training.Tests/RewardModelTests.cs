@@ -76,7 +76,7 @@ public class RewardModelTests(ITestOutputHelper output)
         using var scorer = RewardScorer.Load(exported, new RewardScorerOptions { Threads = 1 });
         float[] actual = scorer.Score(queries);
         double scale = expected.Max(Math.Abs);
-        Assert.True(expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max() < 5e-3 * scale, $"{string.Join(",", expected)} vs {string.Join(",", actual)}");
+        Assert.True(expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max() < 1e-5 * scale, $"{string.Join(",", expected)} vs {string.Join(",", actual)}");
     }
 
     [Fact]
@@ -187,8 +187,8 @@ public class RewardModelTests(ITestOutputHelper output)
         double scale = expected.Max(Math.Abs);
         double worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max() / scale;
         output.WriteLine($"scorer vs trainer: max difference {worst:E2} of the largest reward {scale:F3}");
-        // llama.cpp keeps K and V in f16, the trainer in f32: about 1e-3 of the reward scale apart, not more.
-        Assert.True(worst < 5e-3, $"scorer and trainer differ by {worst:E2}");
+        // The same decoder on the exported (f32) weights: equal up to float rounding.
+        Assert.True(worst < 1e-5, $"scorer and trainer differ by {worst:E2}");
         Assert.Equal(result.Statistics, scorer.Statistics);
         float[] normalized = scorer.Score(queries, normalize: true);
         Assert.Equal((actual[0] - result.Statistics.Mean) / result.Statistics.Std, normalized[0], 1e-4);

@@ -32,10 +32,11 @@ internal static class SampleScoreStage
 
         int samplerThreads = ctx.Threads > 1 ? ctx.Threads - 1 : 1;
         using var sampler = new CandidateSampler(ctx.PolicyPath, config, config.Sampling.K, samplerThreads);
+        // The scorer (TorchSharp) takes the core the sampler (llama.cpp) leaves free: the two run side by side.
         using var scorer = RewardScorer.Load(ctx.RewardModelPath, new RewardScorerOptions
         {
             Threads = 1,
-            Sequences = Math.Max(config.Sampling.K, 8),
+            Device = ctx.Device,
             Template = config.Policy.NamedTemplate(),
         });
         string policy = Path.GetFileName(Path.GetDirectoryName(ctx.PolicyPath)) + "/" + Path.GetFileName(ctx.PolicyPath);

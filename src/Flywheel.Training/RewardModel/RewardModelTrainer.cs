@@ -6,7 +6,6 @@ using Flywheel.Training.Export;
 using Flywheel.Training.Model;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace Flywheel.Training.RewardModel;
 
@@ -141,36 +140,15 @@ public sealed class RewardModelTrainer : IDisposable
         return new RewardEvaluation(epoch + 1, n, (double)correct / n, margin / n, mean, std);
     }
 
-    private float[] Rewards(List<int[]> sequences, CancellationToken cancellationToken)
-    {
-        var result = new float[sequences.Count];
-        using var _ = no_grad();
-        foreach (var batch in BatchPlanner.Sorted(sequences.Select(s => s.Length).ToArray(), _options.TokensPerBatch))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            float[] r = Values(Head(new PackedBatch([.. batch.Select(i => sequences[i])])));
-            for (int k = 0; k < batch.Length; k++) result[batch[k]] = r[k];
-        }
-        return result;
-    }
-
-    /// <summary>r = w·h + b on the final-norm hidden state of each sequence's last token: [sequences].</summary>
-    private Tensor Head(PackedBatch batch)
-    {
-        using var hidden = _session.Model.Hidden(batch);
-        using var last = tensor(Enumerable.Range(0, batch.Count).Select(s => (long)batch.Last(s)).ToArray(), device: _session.Device);
-        using var rows = hidden.index_select(0, last);
-        using var r = F.linear(rows, _session.Extra(HeadWeight), _session.Extra(HeadBias));
-        return r.squeeze(-1);
-    }
+    private float[] Rewards(List<int[]> sequences, CancellationToken cancellationToken) =>
+        RewardReadout.Score(_session.Model, _session.Extra(HeadWeight), _session.Extra(HeadBias), sequences, _options.TokensPerBatch, cancellationToken);
 
     /// <summary>The loss of <paramref name="examples"/> (indices into <paramref name="pairs"/>) times <paramref name="scale"/>.</summary>
     private MicroBatch PairLoss(List<EncodedExample> pairs, double[] margins, int[] examples, double scale)
     {
         int p = examples.Length;
         var batch = new PackedBatch([.. examples.Select(e => pairs[e].Sequence(0)), .. examples.Select(e => pairs[e].Sequence(1))]);
-        var rewards = Head(batch);
+        var rewards = RewardReadout.Rewards(_session.Model, _session.Extra(HeadWeight), _session.Extra(HeadBias), batch);
         var chosen = rewards.narrow(0, 0, p);
         var rejected = rewards.narrow(0, p, p);
         var m = tensor(examples.Select(e => (float)margins[e]).ToArray(), device: _session.Device);

@@ -1,7 +1,10 @@
 using Flywheel.Llama;
 using Flywheel.Llama.Chat;
-using Flywheel.Llama.Embedding;
+using Flywheel.Llama.Gguf;
 using Flywheel.Training.Data;
+using Flywheel.Training.Model;
+using Flywheel.Training.Torch;
+using static TorchSharp.torch;
 
 namespace Flywheel.Training.RewardModel;
 
@@ -14,34 +17,40 @@ public sealed record RewardScorerOptions
     /// <summary>The chat template the reward model was trained with; default: the model's own.</summary>
     public ChatTemplate? Template { get; init; }
 
-    /// <summary>Sequences embedded per llama.cpp decode call.</summary>
-    public int Sequences { get; init; } = 16;
+    /// <summary>Real tokens per forward pass.</summary>
+    public int TokensPerBatch { get; init; } = 4096;
 
+    /// <summary>Torch's CPU threads (process-wide); default: <see cref="LlamaBackend.DefaultThreadCount"/>.</summary>
     public int? Threads { get; init; }
 
-    /// <summary>Layers on the GPU (-1 all), as for <see cref="ModelOptions.GpuLayers"/>.</summary>
-    public int GpuLayers { get; init; } = -1;
+    public ComputeDevice Device { get; init; } = ComputeDevice.Auto;
 }
 
 /// <summary>
-/// Scores replies with an exported reward model through llama.cpp: the engine's last-token embedder gives the
-/// final-norm hidden state, the head turns it into a reward. Formatting, tokenization and truncation are the
-/// trainer's, so scores equal the trainer's own (up to llama.cpp's f16 KV cache rounding). Replies to one prompt scored
-/// in one call share its evaluation: the embedder evaluates what its sequences start with in common once. Not thread-safe.
+/// Scores replies with an exported reward model (the GGUF backbone and its head file) through the trainer's own
+/// TorchSharp decoder: formatting, tokenization, truncation and the forward pass are the trainer's, so scores equal
+/// the trainer's own. (Measured against llama.cpp's last-token embedder on the same exported model, this is 1.5–2.2×
+/// faster on CPU, and it runs beside the sampler rather than taking turns with it in llama.cpp; bench/README.md.)
+/// Not thread-safe.
 /// </summary>
 public sealed class RewardScorer : IDisposable
 {
-    private readonly LlamaModel _model;
-    private readonly LastTokenEmbedder _embedder;
+    private readonly LlamaModel _vocabularyModel;
+    private readonly DecoderModel _model;
     private readonly ConversationEncoder _encoder;
     private readonly RewardHeadFile _head;
+    private readonly Tensor _weight, _bias;
+    private readonly int _tokensPerBatch;
 
-    private RewardScorer(LlamaModel model, LastTokenEmbedder embedder, ConversationEncoder encoder, RewardHeadFile head)
+    private RewardScorer(LlamaModel vocabularyModel, DecoderModel model, ConversationEncoder encoder, RewardHeadFile head, int tokensPerBatch)
     {
+        _vocabularyModel = vocabularyModel;
         _model = model;
-        _embedder = embedder;
         _encoder = encoder;
         _head = head;
+        _weight = tensor(head.Weight, [1, head.EmbeddingLength], ScalarType.Float32).to(model.Device);
+        _bias = tensor(new[] { head.Bias }, ScalarType.Float32).to(model.Device);
+        _tokensPerBatch = tokensPerBatch;
     }
 
     /// <summary>Mean and standard deviation of the rewards on the trainer's held-out pairs.</summary>
@@ -52,25 +61,26 @@ public sealed class RewardScorer : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(modelPath);
         options ??= new RewardScorerOptions();
+        if (options.TokensPerBatch < 1) throw new ArgumentException($"tokens per batch must be ≥ 1, got {options.TokensPerBatch}");
         var head = RewardHeadFile.Read(options.HeadPath ?? RewardHeadFile.PathFor(modelPath));
-        var model = LlamaModel.Load(modelPath, new ModelOptions { GpuLayers = options.GpuLayers });
+        var device = TorchRuntime.Resolve(options.Device);
+        TorchRuntime.SetThreads(options.Threads ?? LlamaBackend.DefaultThreadCount);
+        var file = GgufFile.Open(modelPath);
+        var config = DecoderConfig.FromGguf(file);
+        if (config.Hyperparameters.EmbeddingLength != head.EmbeddingLength)
+            throw new LlamaException($"{modelPath}: embedding length {config.Hyperparameters.EmbeddingLength} does not match its head's {head.EmbeddingLength}");
+        var vocabulary = LlamaModel.Load(modelPath, new ModelOptions { VocabularyOnly = true });
+        DecoderModel? model = null;
         try
         {
-            if (model.EmbeddingLength != head.EmbeddingLength)
-                throw new LlamaException($"{modelPath}: embedding length {model.EmbeddingLength} does not match its head's {head.EmbeddingLength}");
-            var encoder = new ConversationEncoder(model.Vocabulary, options.Template ?? ChatTemplate.FromModel(model), head.MaxLength, head.RewardToken);
-            var embedder = new LastTokenEmbedder(model, new EmbedderOptions
-            {
-                Sequences = options.Sequences,
-                ContextPerSequence = head.MaxLength,
-                BatchTokens = Math.Max(head.MaxLength, 2048),
-                Threads = options.Threads,
-            });
-            return new RewardScorer(model, embedder, encoder, head);
+            var encoder = new ConversationEncoder(vocabulary.Vocabulary, options.Template ?? ChatTemplate.FromModel(vocabulary), head.MaxLength, head.RewardToken);
+            model = new DecoderModel(file, config, device, withOutput: false, trainable: _ => false, lora: null, seed: 0);
+            return new RewardScorer(vocabulary, model, encoder, head, Math.Max(options.TokensPerBatch, head.MaxLength));
         }
         catch
         {
-            model.Dispose();
+            model?.Dispose();
+            vocabulary.Dispose();
             throw;
         }
     }
@@ -79,23 +89,18 @@ public sealed class RewardScorer : IDisposable
     public float[] Score(IReadOnlyList<RewardQuery> queries, bool normalize = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        var sequences = queries.Select(q => (IReadOnlyList<int>)_encoder.Encode(q.Prompt, q.Response).Sequence(0)).ToList();
-        var hidden = _embedder.Embed(sequences, cancellationToken);
-        double scale = normalize && _head.RewardStd > 0 ? 1 / _head.RewardStd : 1;
-        double shift = normalize ? _head.RewardMean : 0;
-        var result = new float[hidden.Length];
-        for (int i = 0; i < hidden.Length; i++)
-        {
-            double r = _head.Bias;
-            for (int k = 0; k < hidden[i].Length; k++) r += (double)_head.Weight[k] * hidden[i][k];
-            result[i] = (float)((r - shift) * scale);
-        }
-        return result;
+        var sequences = queries.Select(q => _encoder.Encode(q.Prompt, q.Response).Sequence(0)).ToList();
+        float[] rewards = RewardReadout.Score(_model, _weight, _bias, sequences, _tokensPerBatch, cancellationToken);
+        if (!normalize) return rewards;
+        double scale = _head.RewardStd > 0 ? 1 / _head.RewardStd : 1;
+        return [.. rewards.Select(r => (float)((r - _head.RewardMean) * scale))];
     }
 
     public void Dispose()
     {
-        _embedder.Dispose();
+        _weight.Dispose();
+        _bias.Dispose();
         _model.Dispose();
+        _vocabularyModel.Dispose();
     }
 }
