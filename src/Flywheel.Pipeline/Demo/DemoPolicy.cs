@@ -12,8 +12,9 @@ internal static class DemoPolicy
     internal static SftExample Example(string prompt, string reply) => new([new ChatMessage("user", prompt)], reply);
 
     /// <summary>
-    /// Writes the policy to <paramref name="path"/>. CPU and one thread on purpose: ggml's reductions then run in one
-    /// order, so the same recipe gives the same bytes on every machine.
+    /// Writes the policy to <paramref name="path"/>. CPU and one thread on purpose: LibTorch's reductions then run in
+    /// one order, so the same recipe gives the same bytes run after run (across CPUs whose vector units differ, its
+    /// kernels may round differently).
     /// </summary>
     internal static void Pretrain(DemoRecipe recipe, IReadOnlyList<CorpusRow> corpus, string path,
         IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)

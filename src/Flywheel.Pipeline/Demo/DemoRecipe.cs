@@ -34,7 +34,7 @@ internal sealed record DemoRecipe
     internal float InitStd { get; init; } = 0.02f;
 
     internal int PretrainEpochs { get; init; } = 1;
-    internal double PretrainLearningRate { get; init; } = 3e-3;
+    internal double PretrainLearningRate { get; init; } = 1.5e-3;
     internal int PretrainBatchSequences { get; init; } = 32;
     internal int PretrainWarmupSteps { get; init; } = 20;
     internal ulong PretrainSeed { get; init; } = 3;

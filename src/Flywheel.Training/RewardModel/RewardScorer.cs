@@ -29,8 +29,9 @@ public sealed record RewardScorerOptions
 /// <summary>
 /// Scores replies with an exported reward model (the GGUF backbone and its head file) through the trainer's own
 /// TorchSharp decoder: formatting, tokenization, truncation and the forward pass are the trainer's, so scores equal
-/// the trainer's own. (Measured against llama.cpp's last-token embedder on the same exported model, this is 1.5–2.2×
-/// faster on CPU, and it runs beside the sampler rather than taking turns with it in llama.cpp; bench/README.md.)
+/// the trainer's own. (Measured against llama.cpp's last-token embedder on the same exported model, this is 1.4–1.5×
+/// faster on CPU even though llama.cpp evaluates a shared prompt once, and it runs beside the sampler rather than
+/// taking turns with it in LLamaSharp's decode lock; bench/README.md.)
 /// Not thread-safe.
 /// </summary>
 public sealed class RewardScorer : IDisposable
