@@ -190,6 +190,15 @@ public class RewardModelTests(ITestOutputHelper output)
         // The same decoder on the exported (f32) weights: equal up to float rounding.
         Assert.True(worst < 1e-5, $"scorer and trainer differ by {worst:E2}");
         Assert.Equal(result.Statistics, scorer.Statistics);
+
+        // The same replies as the sampler hands them over (prompt tokens, reply tokens): the same rewards.
+        using var vocabulary = LlamaModel.Load(exported, new ModelOptions { VocabularyOnly = true });
+        var template = ChatTemplate.FromModel(vocabulary);
+        var sampled = queries.Take(24).Select(q => new SampledReply(
+            vocabulary.Vocabulary.Tokenize(template.Apply(q.Prompt), addSpecial: true, parseSpecial: true),
+            vocabulary.Vocabulary.Tokenize(q.Response))).ToList();
+        float[] fromTokens = scorer.Score(sampled);
+        for (int i = 0; i < sampled.Count; i++) Assert.Equal(actual[i], fromTokens[i], 1e-5f);
         float[] normalized = scorer.Score(queries, normalize: true);
         Assert.Equal((actual[0] - result.Statistics.Mean) / result.Statistics.Std, normalized[0], 1e-4);
         using var model = LlamaModel.Load(exported);

@@ -24,6 +24,11 @@ public sealed unsafe class ChatTemplate
     /// <summary>The template's name or where it came from.</summary>
     public string Description { get; }
 
+    private static long _applications;
+
+    /// <summary>Conversations rendered by every template of the process so far: lets a test see how often a prompt is formatted.</summary>
+    internal static long Applications => Interlocked.Read(ref _applications);
+
     /// <summary>The names of llama.cpp's built-in templates.</summary>
     public static IReadOnlyList<string> BuiltInNames
     {
@@ -62,6 +67,7 @@ public sealed unsafe class ChatTemplate
     {
         ArgumentNullException.ThrowIfNull(messages);
         LlamaBackend.EnsureInitialized();
+        Interlocked.Increment(ref _applications);
         var handles = new List<GCHandle>(messages.Count * 2);
         try
         {

@@ -8,6 +8,7 @@ internal sealed class Candidate : IDisposable
     private readonly Utf8StreamDecoder _text = new();
     private readonly StopStringMatcher _stops;
     private readonly List<int> _tokens = new();
+    private readonly List<int> _textEnds = new();
     private int? _textLength;
     private FinishReason _reason;
 
@@ -55,10 +56,15 @@ internal sealed class Candidate : IDisposable
         _tokens.Add(token);
         int before = _text.Length;
         _text.Append(vocab.TokenBytes(token, special: false, lstrip: 0, scratch));
+        _textEnds.Add(_text.Length);
         int stop = _stops.Find(_text, before);
         if (stop >= 0)
         {
+            // The text ends before the stop string; so do the tokens, which scoring and SFT use as they were sampled:
+            // the last kept token is the last one wholly before it.
             _textLength = stop;
+            int kept = _textEnds.FindIndex(end => end > stop);
+            _tokens.RemoveRange(kept, _tokens.Count - kept);
             Finish(FinishReason.StopString);
         }
         else if (TokenCount >= Options.MaxNewTokens)

@@ -65,7 +65,10 @@ public sealed record GenerationRequest
     }
 }
 
-/// <summary>One generated candidate: <see cref="Tokens"/> are all it generated (no end-of-generation token).</summary>
+/// <summary>
+/// One generated candidate: <see cref="Tokens"/> are the tokens it generated as sampled, without the end-of-generation
+/// token and, when it stopped at a stop string, without the tokens from the one that reached into it.
+/// </summary>
 public sealed record GeneratedCandidate(int Index, string Text, IReadOnlyList<int> Tokens, FinishReason FinishReason)
 {
     public int TokenCount => Tokens.Count;

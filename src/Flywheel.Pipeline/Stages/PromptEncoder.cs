@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Flywheel.Llama;
 using Flywheel.Llama.Chat;
 using Flywheel.Pipeline.Config;
@@ -28,8 +29,12 @@ internal sealed class PromptEncoder
     /// <summary>Tokens per sequence: prompt and new tokens together.</summary>
     public int ContextTokens { get; }
 
+    // The check that reads a prompt and the sampler that takes it see the same record: it is formatted and tokenized
+    // once. Held weakly, so memory follows the prompts in flight, not the file.
+    private readonly ConditionalWeakTable<PromptRecord, int[]> _tokens = new();
+
     public int[] Encode(PromptRecord prompt) =>
-        _model.Vocabulary.Tokenize(_template.Apply(prompt.Messages), addSpecial: true, parseSpecial: true);
+        _tokens.GetValue(prompt, p => _model.Vocabulary.Tokenize(_template.Apply(p.Messages), addSpecial: true, parseSpecial: true));
 
     /// <summary>Why the policy cannot take <paramref name="prompt"/>, or null where it can (a <see cref="DatasetReadOptions.PromptCheck"/>).</summary>
     public string? Problem(PromptRecord prompt)

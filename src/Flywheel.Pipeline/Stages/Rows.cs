@@ -18,6 +18,10 @@ public sealed record CandidateRow
     public required int Candidate { get; init; }
     public required string Completion { get; init; }
     public required int Tokens { get; init; }
+
+    /// <summary>The completion's tokens as the policy sampled them (no end-of-generation token): what scoring and SFT use.</summary>
+    public required IReadOnlyList<int> TokenIds { get; init; }
+
     public required string FinishReason { get; init; }
     public required double Reward { get; init; }
     public bool? Correct { get; init; }
@@ -36,6 +40,10 @@ public sealed record SftRow
     public required string PromptId { get; init; }
     public required string Prompt { get; init; }
     public required string Completion { get; init; }
+
+    /// <summary>The completion's tokens as sampled: SFT learns these (then the template's end-of-turn), not a re-tokenization.</summary>
+    public required IReadOnlyList<int> CompletionTokenIds { get; init; }
+
     public required double Reward { get; init; }
     public required int Rank { get; init; }
     public required int Round { get; init; }
@@ -48,6 +56,7 @@ public sealed record SftRow
         PromptId = c.PromptId,
         Prompt = c.Prompt,
         Completion = c.Completion,
+        CompletionTokenIds = c.TokenIds,
         Reward = c.Reward,
         Rank = c.Rank,
         Round = c.Round,

@@ -39,6 +39,7 @@ internal static class SampleScoreStage
             Device = ctx.Device,
             Template = config.Policy.NamedTemplate(),
         });
+        bool sharesVocabulary = config.RewardModel.Init == "policy";
         string policy = Path.GetFileName(Path.GetDirectoryName(ctx.PolicyPath)) + "/" + Path.GetFileName(ctx.PolicyPath);
         string rewardModel = $"round-{ctx.Round:000}/rm";
         var scoreTime = new Stopwatch();
@@ -55,10 +56,12 @@ internal static class SampleScoreStage
         {
             scoreTime.Start();
             var prompt = x.Item.Prompt;
-            var queries = x.Result.Candidates.Select(c => new RewardQuery(prompt.Messages, c.Text)).ToList();
             // One prompt's K candidates are scored together, whatever else is in flight: rewards do not depend on
-            // what a resumed run happens to batch them with.
-            float[] rewards = ctx.Resilience.Backend.Execute(token => scorer.Score(queries, cancellationToken: token), stop.Token);
+            // what a resumed run happens to batch them with. A reward model made from the policy shares its
+            // vocabulary and scores the tokens as sampled; another one reads the text.
+            float[] rewards = ctx.Resilience.Backend.Execute(token => sharesVocabulary
+                ? scorer.Score(x.Result.Candidates.Select(c => new SampledReply(x.Result.Request.PromptTokens, c.Tokens)).ToList(), cancellationToken: token)
+                : scorer.Score(x.Result.Candidates.Select(c => new RewardQuery(prompt.Messages, c.Text)).ToList(), cancellationToken: token), stop.Token);
             var rows = x.Result.Candidates.Select(c => new CandidateRow
             {
                 PromptId = prompt.Id,
@@ -68,6 +71,7 @@ internal static class SampleScoreStage
                 Candidate = c.Index,
                 Completion = c.Text,
                 Tokens = c.TokenCount,
+                TokenIds = c.Tokens,
                 FinishReason = c.FinishReason.ToString(),
                 Reward = rewards[c.Index],
                 Correct = ctx.Verifier?.IsCorrect(prompt, c.Text),

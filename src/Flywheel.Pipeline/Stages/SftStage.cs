@@ -16,7 +16,8 @@ internal static class SftStage
         await foreach (var row in ParquetSerializer.DeserializeAsync<SftRow>(ctx.SftPath, RowFiles.Options(), ct))
         {
             var prompt = row.Messages.Take(row.Messages.Count - 1).Select(m => new ChatMessage(m.Role, m.Content)).ToList();
-            examples.Add(new SftExample(prompt, row.Completion));
+            // Initialised from the policy it trains, SFT learns the tokens the policy sampled, as it sampled them.
+            examples.Add(new SftExample(prompt, row.Completion) { CompletionTokens = row.CompletionTokenIds });
         }
         if (examples.Count == 0)
             throw new InvalidOperationException($"round {ctx.Round}: no rows were kept to train the policy on (check $.selection)");

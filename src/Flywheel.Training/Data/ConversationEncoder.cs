@@ -36,6 +36,38 @@ internal sealed class ConversationEncoder
     /// <summary>The token appended to every response, or null.</summary>
     internal int? RewardToken { get; }
 
+    /// <summary>
+    /// The tokens the template puts after an assistant reply (its end-of-turn, e.g. "&lt;|im_end|&gt;\n" or
+    /// "&lt;|eot_id|&gt;"), found once by rendering a one-character reply.
+    /// </summary>
+    private int[] EndOfTurn => _endOfTurn ??= FindEndOfTurn();
+
+    private int[]? _endOfTurn;
+
+    private int[] FindEndOfTurn()
+    {
+        ChatMessage[] prompt = [new("user", "x")];
+        string promptText = _template.Apply(prompt, addAssistantPrompt: true);
+        string full = _template.Apply([.. prompt, new ChatMessage("assistant", "y")], addAssistantPrompt: false);
+        int reply = full.IndexOf('y', promptText.Length);
+        if (!full.StartsWith(promptText, StringComparison.Ordinal) || reply < 0)
+            throw new LlamaException($"chat template ({_template.Description}) renders the prompt differently once a reply follows; prompt and response tokens cannot be told apart");
+        return _vocabulary.Tokenize(full[(reply + 1)..], addSpecial: false, parseSpecial: true);
+    }
+
+    /// <summary>
+    /// Encodes already-tokenized replies after an already-tokenized prompt (the sampler's tokens as sampled): each reply
+    /// is followed by the template's end-of-turn, then truncated and given the reward token as <see cref="Encode"/> does.
+    /// </summary>
+    internal EncodedExample EncodeTokens(int[] promptTokens, params IReadOnlyList<int>[] replies)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokens);
+        if (promptTokens.Length == 0) throw new ArgumentException("the prompt has no tokens", nameof(promptTokens));
+        var responses = replies.Select(r => (int[])[.. r, .. EndOfTurn]).ToArray();
+        if (responses.Any(r => r.Length == 0)) throw new ArgumentException("a reply gives no tokens", nameof(replies));
+        return Fitted(promptTokens, responses);
+    }
+
     /// <summary>Encodes a prompt and its responses; all responses keep the same (possibly truncated) prompt.</summary>
     internal EncodedExample Encode(IReadOnlyList<ChatMessage> prompt, params string[] responses)
     {
@@ -53,6 +85,15 @@ internal sealed class ConversationEncoder
             responseTokens[i] = _vocabulary.Tokenize(full[promptText.Length..], addSpecial: false, parseSpecial: true);
             if (responseTokens[i].Length == 0) throw new ArgumentException($"response {i} gives no tokens", nameof(responses));
         }
+        return Fitted(promptTokens, responseTokens);
+    }
+
+    /// <summary>The prompt tokens of <paramref name="prompt"/> as the sampler and the trainers format them.</summary>
+    internal int[] EncodePrompt(IReadOnlyList<ChatMessage> prompt) =>
+        _vocabulary.Tokenize(_template.Apply(prompt, addAssistantPrompt: true), addSpecial: true, parseSpecial: true);
+
+    private EncodedExample Fitted(int[] promptTokens, int[][] responseTokens)
+    {
         if (RewardToken is not int reward) return Fit(promptTokens, responseTokens, MaxLength, _vocabulary.Bos);
         var fitted = Fit(promptTokens, responseTokens, MaxLength - 1, _vocabulary.Bos);
         return fitted with { Responses = [.. fitted.Responses.Select(r => (int[])[.. r, reward])] };

@@ -11,6 +11,13 @@ public sealed record RewardPair(IReadOnlyList<ChatMessage> Prompt, string Chosen
 /// <summary>A reply to score in the context of its conversation.</summary>
 public sealed record RewardQuery(IReadOnlyList<ChatMessage> Prompt, string Response);
 
+/// <summary>
+/// A reply as the sampler produced it: the prompt's tokens (chat template applied, as the sampler fed them) and the
+/// reply's tokens as sampled. Scored on exactly these tokens, with the template's end-of-turn after the reply; the
+/// reward model must share the policy's vocabulary (it does when initialised from the policy).
+/// </summary>
+public sealed record SampledReply(IReadOnlyList<int> PromptTokens, IReadOnlyList<int> ReplyTokens);
+
 /// <summary>The ranking loss.</summary>
 public enum RewardLoss
 {

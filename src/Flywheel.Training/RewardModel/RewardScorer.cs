@@ -90,7 +90,18 @@ public sealed class RewardScorer : IDisposable
     public float[] Score(IReadOnlyList<RewardQuery> queries, bool normalize = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(queries);
-        var sequences = queries.Select(q => _encoder.Encode(q.Prompt, q.Response).Sequence(0)).ToList();
+        return Score(queries.Select(q => _encoder.Encode(q.Prompt, q.Response).Sequence(0)).ToList(), normalize, cancellationToken);
+    }
+
+    /// <summary>The reward of each sampled reply, on its tokens as sampled; with <paramref name="normalize"/>, (r − mean) / std.</summary>
+    public float[] Score(IReadOnlyList<SampledReply> replies, bool normalize = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(replies);
+        return Score(replies.Select(r => _encoder.EncodeTokens([.. r.PromptTokens], r.ReplyTokens).Sequence(0)).ToList(), normalize, cancellationToken);
+    }
+
+    private float[] Score(List<int[]> sequences, bool normalize, CancellationToken cancellationToken)
+    {
         float[] rewards = RewardReadout.Score(_model, _weight, _bias, sequences, _tokensPerBatch, cancellationToken);
         if (!normalize) return rewards;
         double scale = _head.RewardStd > 0 ? 1 / _head.RewardStd : 1;

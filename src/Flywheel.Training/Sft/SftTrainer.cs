@@ -8,8 +8,15 @@ using static TorchSharp.torch;
 
 namespace Flywheel.Training.Sft;
 
-/// <summary>A conversation and the assistant reply to learn; only the reply's tokens (its end-of-turn included) are trained on.</summary>
-public sealed record SftExample(IReadOnlyList<ChatMessage> Prompt, string Completion);
+/// <summary>
+/// A conversation and the assistant reply to learn; only the reply's tokens (its end-of-turn included) are trained on.
+/// With <see cref="CompletionTokens"/> (the reply as the policy sampled it) those tokens are learnt as they are,
+/// followed by the template's end-of-turn, instead of the tokenized <see cref="Completion"/>.
+/// </summary>
+public sealed record SftExample(IReadOnlyList<ChatMessage> Prompt, string Completion)
+{
+    public IReadOnlyList<int>? CompletionTokens { get; init; }
+}
 
 /// <summary>Options for <see cref="SftTrainer"/>.</summary>
 public sealed record SftOptions : TrainingOptions
@@ -74,7 +81,9 @@ public sealed class SftTrainer : IDisposable
         {
             cancellationToken.ThrowIfCancellationRequested();
             ArgumentNullException.ThrowIfNull(e, nameof(examples));
-            result.Add(_session.Encoder.Encode(e.Prompt, e.Completion));
+            result.Add(e.CompletionTokens is { } tokens
+                ? _session.Encoder.EncodeTokens(_session.Encoder.EncodePrompt(e.Prompt), tokens)
+                : _session.Encoder.Encode(e.Prompt, e.Completion));
         }
         return result;
     }
@@ -122,6 +131,9 @@ public sealed class SftTrainer : IDisposable
         var (objective, loss) = ChunkedCrossEntropy.Compute(selected, _session.Model.OutputWeight, [.. targets], scale, training);
         return new MicroBatch(objective ?? selected.sum(), loss);
     }
+
+    /// <summary>The token sequence (prompt, reply, end-of-turn) the trainer learns from <paramref name="example"/>.</summary>
+    internal int[] TrainingTokens(SftExample example) => Encode([example], CancellationToken.None)[0].Sequence(0);
 
     /// <summary>The mean training loss of <paramref name="examples"/> as one objective (for gradient checks).</summary>
     internal MicroBatch TrainingLoss(IReadOnlyList<SftExample> examples)
