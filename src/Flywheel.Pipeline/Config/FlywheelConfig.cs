@@ -96,6 +96,13 @@ public sealed record AnnotatorConfig
 
     /// <summary>Pairs made per prompt from its correct × incorrect candidates.</summary>
     public int PairsPerPrompt { get; init; } = 2;
+
+    /// <summary>
+    /// When none of a prompt's candidates is correct, pair its reference answer (the prompt row's <c>answer</c>, e.g.
+    /// GSM8K's worked solution, when it passes the verifier itself) as chosen against the wrong ones — STaR's
+    /// rationalization — so that a weak policy still yields pairs.
+    /// </summary>
+    public bool ReferenceWhenNoneCorrect { get; init; }
 }
 
 public sealed record RewardModelConfig

@@ -69,6 +69,8 @@ internal static class GatherStage
         {
             var correct = result.Candidates.Where(c => c.Text.Length > 0 && verifier.IsCorrect(item.Prompt, c.Text)).Select(c => c.Text).Distinct().ToList();
             var wrong = result.Candidates.Where(c => !verifier.IsCorrect(item.Prompt, c.Text)).Select(c => c.Text).Distinct().ToList();
+            if (correct.Count == 0 && annotator.ReferenceWhenNoneCorrect && item.Prompt.Answer is { Length: > 0 } reference && verifier.IsCorrect(item.Prompt, reference))
+                correct.Add(reference);
             // Deterministic pairing: the seed depends on the prompt, not on the order prompts finished in.
             var random = new Random((int)Seeds.Derive(ctx.Config.Seed, ctx.Round, $"pairs-{sourceIndex}", item.Prompt.Id));
             int made = 0;

@@ -30,7 +30,8 @@ internal static partial class NumberText
 
     // A minus sign counts only where no digit comes right before it ("16-3" is a subtraction, not "-3"); thousands
     // separators only in threes; a "$" may sit between the sign and the digits. At most 28 digits, as decimal holds.
-    private const string Number = @"(?<![\d.])-?\$?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d{1,28})(?:\.\d{1,28})?(?!\d)";
+    // ASCII digits only: .NET's \d also matches other scripts' digits ("۱۶"), which decimal.Parse refuses.
+    private const string Number = @"(?<![0-9.])-?\$?(?:[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])|[0-9]{1,28})(?:\.[0-9]{1,28})?(?![0-9])";
 
     [GeneratedRegex(Number)]
     private static partial Regex NumberPattern();

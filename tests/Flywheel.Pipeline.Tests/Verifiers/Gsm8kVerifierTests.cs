@@ -29,6 +29,8 @@ public class Gsm8kVerifierTests
     [InlineData("12,34", "34")]
     [InlineData("no number here", null)]
     [InlineData("#### unsure", null)]
+    [InlineData("#### ۱۶", null)]
+    [InlineData("۱۶ or 7", "7")]
     [InlineData("", null)]
     public void Extracts_the_final_numeric_answer(string completion, string? expected) =>
         Assert.Equal(expected, Gsm8k.ExtractAnswer(completion));
