@@ -63,6 +63,15 @@ public partial class KvCacheSizeTests(ITestOutputHelper output)
         Assert.Equal(512, vocabulary.TrainingContextLength);
     }
 
+    [Fact]
+    public void Llama_3_2_1B_sized_to_its_training_context_would_need_256_GiB_for_64_sequences()
+    {
+        var kv = new KvCacheSize(Layers: 16, KvHeads: 8, KeyLength: 64, ValueLength: 64);
+        Assert.Equal(32 * 1024, kv.BytesPerToken);
+        Assert.Equal(256L << 30, kv.Bytes(64, 131_072));
+        Assert.Equal(64L * 4352 * 32 * 1024, kv.Bytes(64, 4096 + 256)); // a 4K prompt and 256 new tokens: 8.5 GiB
+    }
+
     [Theory]
     [InlineData(1, 256)]
     [InlineData(256, 256)]
