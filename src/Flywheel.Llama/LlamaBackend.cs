@@ -30,6 +30,7 @@ public static partial class LlamaBackend
 
     [ThreadStatic] private static string? _firstError;
     [ThreadStatic] private static System.Text.StringBuilder? _pending;
+    [ThreadStatic] private static LLamaLogLevel _pendingLevel;
 
     /// <summary>Loads llama.cpp once; later calls must ask for the same device (a process loads one build).</summary>
     public static void Initialize(BackendOptions? options = null)
@@ -162,20 +163,23 @@ public static partial class LlamaBackend
         return e;
     }
 
+    /// <summary>Receives every line llama.cpp and ggml log, info included, on the logging thread: for tests that read what llama.cpp reports (its KV buffer size).</summary>
+    internal static Action<LLamaLogLevel, string>? LineListener { get; set; }
+
     private static void OnLog(LLamaLogLevel level, string text)
     {
-        if (level == LLamaLogLevel.Continue)
+        if (level != LLamaLogLevel.Continue)
         {
-            _pending?.Append(text);
+            _pending = new System.Text.StringBuilder();
+            _pendingLevel = level;
         }
-        else
-        {
-            _pending = level >= LLamaLogLevel.Warning ? new System.Text.StringBuilder(text) : null;
-        }
-        if (_pending is null || !text.EndsWith('\n')) return;
+        (_pending ??= new System.Text.StringBuilder()).Append(text);
+        if (!text.EndsWith('\n')) return;
         string line = _pending.ToString().Trim();
         _pending = null;
-        if (level == LLamaLogLevel.Error || line.Contains("error", StringComparison.OrdinalIgnoreCase) || line.Contains("failed", StringComparison.OrdinalIgnoreCase))
+        LineListener?.Invoke(_pendingLevel, line);
+        if (_pendingLevel < LLamaLogLevel.Warning) return;
+        if (_pendingLevel == LLamaLogLevel.Error || line.Contains("error", StringComparison.OrdinalIgnoreCase) || line.Contains("failed", StringComparison.OrdinalIgnoreCase))
             _firstError ??= line;
         _log?.Invoke(line);
     }

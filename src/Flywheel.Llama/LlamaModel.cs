@@ -9,6 +9,7 @@ public sealed class LlamaModel : IDisposable
 {
     private readonly SafeLlamaModelHandle _handle;
     private readonly Lazy<IReadOnlyDictionary<string, string>> _metadata;
+    private readonly Lazy<KvCacheSize> _kvCache;
 
     private LlamaModel(string path, SafeLlamaModelHandle handle, GgufFile gguf)
     {
@@ -16,6 +17,8 @@ public sealed class LlamaModel : IDisposable
         _handle = handle;
         Vocabulary = new LlamaVocabulary(this, gguf);
         _metadata = new Lazy<IReadOnlyDictionary<string, string>>(ReadMetadata);
+        // From the file too, and only when asked: a vocabulary-only GGUF has no block count.
+        _kvCache = new Lazy<KvCacheSize>(() => KvCacheSize.FromGguf(gguf));
         // llama.cpp reads no hyperparameters for a vocabulary-only load: the training context comes from the file.
         TrainingContextLength = gguf.Architecture is { } arch && gguf.Metadata.TryGetValue($"{arch}.context_length", out var ctx)
             ? (int)Math.Min(ctx.AsInt64(), int.MaxValue)
@@ -31,6 +34,9 @@ public sealed class LlamaModel : IDisposable
     public int EmbeddingLength => _handle.EmbeddingSize;
     public int LayerCount => _handle.LayerCount;
     public int TrainingContextLength { get; }
+
+    /// <summary>The KV cache this model's contexts need per token (read from the GGUF, so a vocabulary-only load has it too).</summary>
+    public KvCacheSize KvCache => _kvCache.Value;
     public long ParameterCount => (long)_handle.ParameterCount;
     public long SizeInBytes => (long)_handle.SizeInBytes;
     public string Description => _handle.Description;

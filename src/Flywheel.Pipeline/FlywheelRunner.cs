@@ -55,14 +55,10 @@ public static class FlywheelRunner
         if (store.Manifest.FinalPolicyPassAt1 is not null && !MeasuredOnFinalPolicy(store, config))
             store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy) = (null, null));
         bool evaluationLeft = verifier is not null && (store.Manifest.InitialPolicyPassAt1 is null || store.Manifest.FinalPolicyPassAt1 is null);
-        if (roundsLeft || evaluationLeft)
-        {
-            // Only the vocabulary is loaded: enough to tokenize, cheap even for a large policy.
-            using var policy = LlamaModel.Load(NextPolicy(store, config), new ModelOptions { VocabularyOnly = true });
-            var encoder = new PromptEncoder(policy, config);
-            await CheckPromptsAsync(config.Prompts, encoder, options.SkipBad, cancellationToken);
-            if (config.Evaluation is { } evaluation) await CheckPromptsAsync(evaluation, encoder, options.SkipBad, cancellationToken);
-        }
+        // Every sampler is sized by the longest prompt, which these checks measure; nothing samples without them.
+        int longestPrompt = roundsLeft || evaluationLeft
+            ? await RunChecks.RunAsync(config, NextPolicy(store, config), verifier, options.SkipBad, cancellationToken)
+            : 0;
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
         {
@@ -84,6 +80,7 @@ public static class FlywheelRunner
                 Log = log,
                 Verifier = verifier,
                 SkipBad = options.SkipBad,
+                LongestPrompt = longestPrompt,
             };
             await RunStageAsync(ctx, Stage.Gather, async ct =>
             {
@@ -145,13 +142,13 @@ public static class FlywheelRunner
             string? rejects = options.SkipBad ? Path.Combine(store.Directory, "rejects-evaluation.jsonl") : null;
             if (store.Manifest.InitialPolicyPassAt1 is null)
             {
-                double initial = await EvaluationStage.PassAt1Async(store, config, prompts, config.Policy.Model, verifier, threads, rejects, options.Progress, cancellationToken);
+                double initial = await EvaluationStage.PassAt1Async(store, config, prompts, config.Policy.Model, verifier, threads, longestPrompt, rejects, options.Progress, cancellationToken);
                 store.Update(m => m.InitialPolicyPassAt1 = initial);
             }
             if (store.Manifest.FinalPolicyPassAt1 is null)
             {
                 string last = FinalPolicy(store, config);
-                double final = await EvaluationStage.PassAt1Async(store, config, prompts, last, verifier, threads, rejects, options.Progress, cancellationToken);
+                double final = await EvaluationStage.PassAt1Async(store, config, prompts, last, verifier, threads, longestPrompt, rejects, options.Progress, cancellationToken);
                 store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy, m.PassAt1Prompts) = (final, store.ToRecorded(last), store.ToRecorded(prompts.Path)));
             }
             Reports.RunReport.Write(store.Manifest, ReportPath(store));
@@ -212,28 +209,6 @@ public static class FlywheelRunner
                 break;
         }
         return needed.FirstOrDefault(p => !File.Exists(p));
-    }
-
-    /// <summary>
-    /// Reads a prompts file through once, checking every prompt against the policy's context too, so that a bad row
-    /// stops the run before round 1's gather and reward-model training rather than minutes later. (With --skip-bad the
-    /// stages that sample set bad rows aside instead.)
-    /// </summary>
-    /// <summary>
-    /// Reads a prompts file once before round 1: strictly, a bad row stops the run here rather than after the reward
-    /// model's training; with --skip-bad, bad rows are only counted (each stage sets them aside), but a file with no
-    /// usable prompt stops the run all the same.
-    /// </summary>
-    private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, bool skipBad, CancellationToken ct)
-    {
-        var (prompts, reader) = RoundContext.OpenPrompts(source.Path, source.Limit,
-            new DatasetReadOptions { SystemPrompt = source.SystemPrompt, PromptCheck = encoder.Problem, SkipBad = skipBad }, ct);
-        long usable = 0;
-        await foreach (var _ in prompts.WithCancellation(ct)) usable++;
-        if (usable == 0)
-            throw new DatasetFormatException(Path.GetFileName(source.Path), null, reader.RowsRejected > 0
-                ? $"no usable prompt: all {reader.RowsRejected} rows are bad (see the errors without --skip-bad)"
-                : "no prompts: the file holds no rows");
     }
 
     /// <summary>The run's HTML report, rewritten after every round.</summary>

@@ -49,7 +49,7 @@ internal sealed class TrainerSession : IDisposable
         _vocabularyModel = LlamaModel.Load(modelPath, new ModelOptions { VocabularyOnly = true });
         try
         {
-            int? rewardTokenId = rewardToken is null ? null : RewardTokenId(_vocabularyModel.Vocabulary, rewardToken, modelPath);
+            int? rewardTokenId = rewardToken is null ? null : RewardToken.Id(_vocabularyModel.Vocabulary, rewardToken, modelPath);
             Encoder = new ConversationEncoder(_vocabularyModel.Vocabulary, template ?? ChatTemplate.FromModel(_vocabularyModel), options.MaxLength, rewardTokenId);
             Model = new DecoderModel(Source, Config, Device, withOutput, IsTrainable, lora, options.Seed);
             _extra = [.. extra(hp, Device)];
@@ -80,19 +80,6 @@ internal sealed class TrainerSession : IDisposable
     internal string DeviceName => Device.type == TorchSharp.DeviceType.CUDA ? $"CUDA{Math.Max(Device.index, 0)}" : "CPU";
 
     internal Parameter Extra(string name) => _extra.Single(e => e.Name == name).Parameter;
-
-    // A reward token is an id or a token's text (e.g. "<|reserved_special_token_0|>") that must be a single token.
-    private static int RewardTokenId(LlamaVocabulary vocabulary, string token, string modelPath)
-    {
-        if (int.TryParse(token, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
-        {
-            if (id >= vocabulary.Count) throw new ArgumentException($"reward token id {id} is outside {modelPath}'s vocabulary of {vocabulary.Count}");
-            return id;
-        }
-        int[] ids = vocabulary.Tokenize(token, addSpecial: false, parseSpecial: true);
-        if (ids.Length != 1) throw new ArgumentException($"reward token '{token}' is {ids.Length} tokens in {modelPath}'s vocabulary, not one");
-        return ids[0];
-    }
 
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Flywheel.Llama;
+using Flywheel.Pipeline;
 using Flywheel.Pipeline.Datasets;
 using Flywheel.Pipeline.Resilience;
 using Flywheel.Pipeline.Runs;
@@ -35,7 +36,7 @@ public class PipelineFaultTests
     public async Task A_fault_in_scoring_ends_the_stage_with_its_cause()
     {
         string run = await CompletedRoundAsync();
-        var ctx = Round1(run, new ResiliencePipelines(_ => { }), new FailingVerifier(failOnCall: 10));
+        var ctx = await Round1Async(run, new ResiliencePipelines(_ => { }), new FailingVerifier(failOnCall: 10));
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => SampleScoreStage.RunAsync(ctx, CancellationToken.None).WaitAsync(HangGuard));
         Assert.Equal(FailingVerifier.Message, e.Message);
     }
@@ -47,7 +48,7 @@ public class PipelineFaultTests
         var log = new List<string>();
         var timeout = TimeSpan.FromMilliseconds(20);
         // Many epochs: each training surely outlasts the timeout, which around a whole training would cancel it every time.
-        var ctx = Round1(run, new ResiliencePipelines(log.Add, new ResilienceOptions { BackendTimeout = timeout }), epochs: 100);
+        var ctx = await Round1Async(run, new ResiliencePipelines(log.Add, new ResilienceOptions { BackendTimeout = timeout }), epochs: 100);
         var clock = Stopwatch.StartNew();
         await TrainRewardModelStage.RunAsync(ctx, CancellationToken.None);
         Assert.True(clock.Elapsed > timeout, $"the reward model trained in {clock.Elapsed}, within the timeout");
@@ -66,7 +67,7 @@ public class PipelineFaultTests
         return setup.RunDir();
     }
 
-    private static RoundContext Round1(string run, ResiliencePipelines resilience, IVerifier? verifier = null, int? epochs = null)
+    private static async Task<RoundContext> Round1Async(string run, ResiliencePipelines resilience, IVerifier? verifier = null, int? epochs = null)
     {
         var store = RunStore.Open(run);
         var config = store.Config;
@@ -81,6 +82,8 @@ public class PipelineFaultTests
             Progress = new Progress<PipelineEvent>(),
             Log = _ => { },
             Verifier = verifier,
+            // The runner sizes the samplers by what its checks measure: so do these stages run alone.
+            LongestPrompt = await RunChecks.RunAsync(config, store.FromRecorded(store.Manifest.Round(1).Policy!), verifier, skipBad: false, CancellationToken.None),
         };
     }
 
@@ -96,6 +99,8 @@ public class PipelineFaultTests
 
         public bool IsCorrect(PromptRecord prompt, string completion) =>
             Interlocked.Increment(ref _calls) == failOnCall ? throw new InvalidOperationException(Message) : completion.Trim() == prompt.Answer;
+
+        public string? ReferenceProblem(PromptRecord prompt) => null;
     }
 
     /// <summary>A tiny tmpfs mounted on a folder and filled up (tests run as root): writes there fail with ENOSPC.</summary>

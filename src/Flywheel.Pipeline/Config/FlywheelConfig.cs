@@ -152,6 +152,12 @@ public sealed record SamplingConfig
 
     /// <summary>Prompts per part file: a crash loses at most the parts in flight.</summary>
     public int PartSize { get; init; } = 64;
+
+    /// <summary>
+    /// Memory (GiB) the sampler's KV cache may take: sequences × (longest prompt + max_new_tokens) × the model's KV per
+    /// token, checked before round 1; null: half the machine's memory.
+    /// </summary>
+    public double? KvMemoryGib { get; init; }
 }
 
 public sealed record SelectionConfig

@@ -74,7 +74,7 @@ public sealed class RunStore : IDisposable
         store.Manifest.RoundsPlanned = roundsPlanned;
         return store;
 
-        static FlywheelConfig Comparable(FlywheelConfig c) => c with { Rounds = 0, BaseDirectory = null };
+        static FlywheelConfig Comparable(FlywheelConfig c) => WithoutBudgets(c) with { Rounds = 0, BaseDirectory = null };
     }
 
     /// <summary>Opens an existing run to change it (resume): holds the folder's lock until disposed.</summary>
@@ -141,7 +141,10 @@ public sealed class RunStore : IDisposable
     public string FromRecorded(string path) => Path.GetFullPath(path, Directory);
 
     // The number of rounds is left out: running a run again with more rounds continues it.
-    private static string HashOf(FlywheelConfig config) => ConfigLoader.Hash(config with { Rounds = 0 });
+    private static string HashOf(FlywheelConfig config) => ConfigLoader.Hash(WithoutBudgets(config) with { Rounds = 0 });
+
+    // A memory budget changes no row: a run stopped for it continues with a larger one as the same run.
+    private static FlywheelConfig WithoutBudgets(FlywheelConfig c) => c with { Sampling = c.Sampling with { KvMemoryGib = null } };
 
     public string RoundDirectory(int round) => Path.Combine(Directory, string.Create(CultureInfo.InvariantCulture, $"round-{round:000}"));
 

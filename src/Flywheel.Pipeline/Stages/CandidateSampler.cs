@@ -3,6 +3,7 @@ using Flywheel.Llama.Sampling;
 using Flywheel.Llama;
 using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Datasets;
+using Flywheel.Pipeline.Verifiers;
 
 namespace Flywheel.Pipeline.Stages;
 
@@ -20,21 +21,27 @@ internal sealed class CandidateSampler : IDisposable
     private readonly BatchedSampler _sampler;
     private readonly SamplingOptions _sampling;
     private readonly int _k;
+    private readonly IVerifier? _verifier;
 
-    public CandidateSampler(string policyPath, Config.FlywheelConfig config, int k, int threads)
+    /// <param name="longestPrompt">The run's longest prompt in tokens (see <see cref="PromptEncoder.LongestPrompt"/>): each sequence holds it and the new tokens.</param>
+    /// <param name="verifier">The verifier that will judge the candidates: a prompt without a reference it can use is a bad row.</param>
+    public CandidateSampler(string policyPath, Config.FlywheelConfig config, int k, int threads, int longestPrompt, IVerifier? verifier)
     {
+        _verifier = verifier;
         _model = LlamaModel.Load(policyPath);
         try
         {
-            _encoder = new PromptEncoder(_model, config);
             var s = config.Sampling;
+            int sequences = Sequences(s, k);
+            int context = ContextPerSequence(_model, s, longestPrompt);
+            KvBudget.Check(_model, s, sequences, context);
+            _encoder = new PromptEncoder(_model, config, context);
             _k = k;
             _sampling = new SamplingOptions { Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, MinP = s.MinP, MaxNewTokens = s.MaxNewTokens, StopStrings = s.Stop };
-            int sequences = Math.Max(s.Sequences, k);
             _sampler = new BatchedSampler(_model, new BatchedSamplerOptions
             {
                 Sequences = sequences,
-                ContextPerSequence = _encoder.ContextTokens,
+                ContextPerSequence = context,
                 BatchTokens = Math.Max(512, sequences),
                 Threads = threads,
             });
@@ -46,10 +53,17 @@ internal sealed class CandidateSampler : IDisposable
         }
     }
 
+    /// <summary>Sequences a sampler of K candidates per prompt decodes together.</summary>
+    public static int Sequences(SamplingConfig sampling, int k) => Math.Max(sampling.Sequences, k);
+
+    /// <summary>Tokens per sequence: the longest prompt and the new tokens, at most the model's training context.</summary>
+    public static int ContextPerSequence(LlamaModel model, SamplingConfig sampling, int longestPrompt) =>
+        Math.Min(longestPrompt + sampling.MaxNewTokens, model.TrainingContextLength);
+
     public LlamaModel Model => _model;
 
     /// <summary>Why this policy cannot take <paramref name="prompt"/>, or null: the check to read its prompts with.</summary>
-    public string? Problem(PromptRecord prompt) => _encoder.Problem(prompt);
+    public string? Problem(PromptRecord prompt) => _verifier?.ReferenceProblem(prompt) ?? _encoder.Problem(prompt);
 
     /// <summary>The sampler's own busy time (decoding and sampling on its thread).</summary>
     public TimeSpan BusyTime => _sampler.BusyTime;

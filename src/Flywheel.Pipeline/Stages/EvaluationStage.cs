@@ -11,10 +11,11 @@ namespace Flywheel.Pipeline.Stages;
 internal static class EvaluationStage
 {
     /// <param name="rejects">With --skip-bad: where prompts that cannot be used are set aside; null reads strictly.</param>
+    /// <param name="longestPrompt">The run's longest prompt in tokens, which the sampler is sized by.</param>
     public static async Task<double> PassAt1Async(RunStore store, FlywheelConfig config, PromptsConfig source, string policyPath, IVerifier verifier, int threads,
-        string? rejects, IProgress<PipelineEvent>? progress, CancellationToken ct)
+        int longestPrompt, string? rejects, IProgress<PipelineEvent>? progress, CancellationToken ct)
     {
-        using var sampler = new CandidateSampler(policyPath, config, config.Sampling.K, threads);
+        using var sampler = new CandidateSampler(policyPath, config, config.Sampling.K, threads, longestPrompt, verifier);
         int index = 0;
         var (prompts, _) = RoundContext.OpenPrompts(source, sampler.Problem, rejects, ct);
         var items = prompts.Select(p => new PromptItem(index++, p));

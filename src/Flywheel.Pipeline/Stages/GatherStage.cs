@@ -60,7 +60,7 @@ internal static class GatherStage
     private static async Task<List<PreferencePair>> AnnotateAsync(RoundContext ctx, AnnotatorConfig annotator, int sourceIndex, CancellationToken ct)
     {
         var verifier = Verifier.Create(annotator.Verifier);
-        using var sampler = new CandidateSampler(ctx.PolicyPath, ctx.Config, annotator.K, ctx.Threads);
+        using var sampler = new CandidateSampler(ctx.PolicyPath, ctx.Config, annotator.K, ctx.Threads, ctx.LongestPrompt, verifier);
         int index = 0;
         var prompts = ctx.OpenPrompts(annotator.Prompts, annotator.Limit, $"annotator-{sourceIndex}", sampler.Problem, ct).Prompts.Select(p => new PromptItem(index++, p));
         var pairs = new List<(int Index, PreferencePair Pair)>();

@@ -16,18 +16,21 @@ internal sealed class PromptEncoder
     private readonly ChatTemplate _template;
     private readonly int _maxNewTokens;
 
-    public PromptEncoder(LlamaModel model, FlywheelConfig config)
+    /// <param name="contextTokens">Tokens a sequence holds, prompt and new tokens together: the model's training context
+    /// for the check before round 1, a sampler's own context (sized by that check) in the stages.</param>
+    public PromptEncoder(LlamaModel model, FlywheelConfig config, int contextTokens)
     {
         _model = model;
         _template = config.Policy.NamedTemplate() ?? ChatTemplate.FromModel(model);
         _maxNewTokens = config.Sampling.MaxNewTokens;
-
-        // The model's training context, or enough for a short prompt and the answer where that is smaller.
-        ContextTokens = Math.Max(model.TrainingContextLength, _maxNewTokens + 64);
+        ContextTokens = contextTokens;
     }
 
     /// <summary>Tokens per sequence: prompt and new tokens together.</summary>
     public int ContextTokens { get; }
+
+    /// <summary>The most tokens of a prompt <see cref="Problem"/> has accepted: what the run's samplers are sized by.</summary>
+    public int LongestPrompt { get; private set; }
 
     // The check that reads a prompt and the sampler that takes it see the same record: it is formatted and tokenized
     // once. Held weakly, so memory follows the prompts in flight, not the file.
@@ -40,8 +43,9 @@ internal sealed class PromptEncoder
     public string? Problem(PromptRecord prompt)
     {
         int tokens = Encode(prompt).Length;
-        return tokens + _maxNewTokens > ContextTokens
-            ? $"prompt '{prompt.Id}' has {tokens} tokens; with {_maxNewTokens} new tokens that exceeds the policy's context of {ContextTokens} tokens"
-            : null;
+        if (tokens + _maxNewTokens > ContextTokens)
+            return $"prompt '{prompt.Id}' has {tokens} tokens; with {_maxNewTokens} new tokens that exceeds the policy's context of {ContextTokens} tokens";
+        LongestPrompt = Math.Max(LongestPrompt, tokens);
+        return null;
     }
 }

@@ -21,6 +21,9 @@ internal sealed class RoundContext
     public required Action<string> Log { get; init; }
     public IVerifier? Verifier { get; init; }
 
+    /// <summary>The run's longest prompt in tokens (chat template applied), measured before round 1: samplers give each sequence it and the new tokens.</summary>
+    public int LongestPrompt { get; init; }
+
     /// <summary>Bad dataset rows go to a rejects file in the round's folder (and are counted) instead of stopping the run.</summary>
     public bool SkipBad { get; init; }
 

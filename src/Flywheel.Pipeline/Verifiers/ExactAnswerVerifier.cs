@@ -26,12 +26,13 @@ internal sealed partial class ExactAnswerVerifier : IVerifier
     {
         ArgumentNullException.ThrowIfNull(prompt);
         ArgumentNullException.ThrowIfNull(completion);
-        string reference = string.IsNullOrWhiteSpace(prompt.Answer)
-            ? throw new ArgumentException($"prompt '{prompt.Id}' has no reference answer", nameof(prompt))
-            : prompt.Answer.Trim();
+        string reference = ReferenceProblem(prompt) is { } problem ? throw new ArgumentException(problem, nameof(prompt)) : prompt.Answer!.Trim();
         return completion.Trim() == reference
             || (Integer(reference) is { } number && FirstInteger(completion) == number);
     }
+
+    public string? ReferenceProblem(PromptRecord prompt) =>
+        string.IsNullOrWhiteSpace(prompt.Answer) ? $"prompt '{prompt.Id}' has no reference answer, which the {VerifierName} verifier needs" : null;
 
     private static string? FirstInteger(string text) =>
         IntegerPattern().Match(text) is { Success: true } m ? Integer(m.Value) : null;

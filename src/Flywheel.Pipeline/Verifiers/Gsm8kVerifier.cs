@@ -26,7 +26,10 @@ internal sealed class Gsm8kVerifier : IVerifier
     {
         ArgumentNullException.ThrowIfNull(prompt);
         string reference = ExtractAnswer(prompt.Answer ?? "")
-            ?? throw new ArgumentException($"prompt '{prompt.Id}' has no numeric reference answer", nameof(prompt));
+            ?? throw new ArgumentException(ReferenceProblem(prompt), nameof(prompt));
         return ExtractAnswer(completion) == reference;
     }
+
+    public string? ReferenceProblem(PromptRecord prompt) =>
+        ExtractAnswer(prompt.Answer ?? "") is null ? $"prompt '{prompt.Id}' has no numeric reference answer, which the {VerifierName} verifier needs" : null;
 }

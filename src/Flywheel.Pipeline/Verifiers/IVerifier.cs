@@ -20,4 +20,7 @@ public interface IVerifier
     /// answers is a configuration fault, not a wrong completion.
     /// </summary>
     bool IsCorrect(PromptRecord prompt, string completion);
+
+    /// <summary>Why <paramref name="prompt"/> has no reference this verifier can judge by, or null where it has one: checked when prompts are read, before round 1.</summary>
+    string? ReferenceProblem(PromptRecord prompt);
 }

@@ -90,6 +90,7 @@ public class ConfigLoaderTests
     [InlineData("\"evaluation\": { \"path\": \"e.jsonl\" }", "$.evaluation: needs a verifier")]
     [InlineData("\"evaluation\": { \"path\": \"\" }, \"verifier\": \"exact\"", "$.evaluation.path: is required")]
     [InlineData("\"reward_model\": { \"train\": \"last:x\" }", "$.reward_model.train: must be all, head, last:N or lora")]
+    [InlineData("\"sampling\": { \"kv_memory_gib\": 0 }", "$.sampling.kv_memory_gib: must be > 0, got 0")]
     public void Invalid_values_are_refused_naming_the_json_path(string fragment, string expected)
     {
         string path = Write(Minimal.Replace("\"name\": \"t\",", $"\"name\": \"t\", {fragment},"));

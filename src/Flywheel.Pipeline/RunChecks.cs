@@ -1,0 +1,103 @@
+using Flywheel.Llama;
+using Flywheel.Llama.Chat;
+using Flywheel.Llama.Gguf;
+using Flywheel.Pipeline.Config;
+using Flywheel.Pipeline.Datasets;
+using Flywheel.Pipeline.Stages;
+using Flywheel.Pipeline.Verifiers;
+
+namespace Flywheel.Pipeline;
+
+/// <summary>
+/// What can be checked before round 1, so that bad input stops a run in seconds rather than after gathering and
+/// training a reward model: the config against the models (chat template, reward token, layers and lengths to train),
+/// every prompts file against the policy's context and the verifier's need of reference answers, and the samplers'
+/// KV cache against its budget. Its pass over the prompts measures the longest, which every sampler is sized by;
+/// a resumed run makes the same pass, so it sizes the same way.
+/// </summary>
+internal static class RunChecks
+{
+    /// <returns>The longest usable prompt in tokens, chat template applied.</returns>
+    public static async Task<int> RunAsync(FlywheelConfig config, string policyPath, IVerifier? verifier, bool skipBad, CancellationToken ct)
+    {
+        // Only the vocabulary is loaded: enough to tokenize, cheap even for a large policy; its shape comes from the file.
+        using var policy = LlamaModel.Load(policyPath, new ModelOptions { VocabularyOnly = true });
+        CheckTemplate(config, policy);
+        CheckTraining(config, policyPath, policy);
+
+        var encoder = new PromptEncoder(policy, config, policy.TrainingContextLength);
+        await CheckPromptsAsync(config.Prompts, encoder, verifier, skipBad, ct);
+        if (config.Evaluation is { } evaluation)
+            await CheckPromptsAsync(evaluation with { SystemPrompt = evaluation.SystemPrompt ?? config.Prompts.SystemPrompt }, encoder, verifier, skipBad, ct);
+        var annotators = config.Preferences.Select(p => p.Annotator).OfType<AnnotatorConfig>().ToList();
+        foreach (var a in annotators)
+        {
+            var source = new PromptsConfig { Path = a.Prompts, Limit = a.Limit, SystemPrompt = config.Prompts.SystemPrompt };
+            await CheckPromptsAsync(source, encoder, Verifier.Create(a.Verifier), skipBad, ct);
+        }
+
+        var s = config.Sampling;
+        int sequences = annotators.Select(a => CandidateSampler.Sequences(s, a.K)).Append(CandidateSampler.Sequences(s, s.K)).Max();
+        KvBudget.Check(policy, s, sequences, CandidateSampler.ContextPerSequence(policy, s, encoder.LongestPrompt));
+        return encoder.LongestPrompt;
+    }
+
+    /// <summary>The template named, or else the policy's own, exists and llama.cpp can apply it.</summary>
+    private static void CheckTemplate(FlywheelConfig config, LlamaModel policy)
+    {
+        try
+        {
+            var template = config.Policy.NamedTemplate() ?? ChatTemplate.FromModel(policy);
+            _ = template.Apply([new ChatMessage("user", "hello")]);
+        }
+        catch (LlamaException e)
+        {
+            throw new ConfigException($"$.policy.chat_template: {e.Message}");
+        }
+    }
+
+    /// <summary>The reward model's and SFT's settings against the models they train, by the trainer's own rules.</summary>
+    private static void CheckTraining(FlywheelConfig config, string policyPath, LlamaModel policy)
+    {
+        var rm = config.RewardModel;
+        bool ownBackbone = rm.Init != "policy";
+        string backbonePath = ownBackbone ? rm.Init : policyPath;
+        var backbone = LlamaHyperparameters.FromGguf(GgufFile.Open(backbonePath));
+        if (rm.Train.StartsWith("last:", StringComparison.Ordinal) && int.Parse(rm.Train[5..], System.Globalization.CultureInfo.InvariantCulture) > backbone.Layers)
+            throw new ConfigException($"$.reward_model.train: {rm.Train} asked for, but {backbonePath} has {backbone.Layers} layers");
+        if (rm.MaxLength > backbone.ContextLength)
+            throw new ConfigException($"$.reward_model.max_length: {rm.MaxLength} exceeds {backbonePath}'s context length of {backbone.ContextLength}");
+        if (config.Sft.Enabled && config.Sft.MaxLength > policy.TrainingContextLength)
+            throw new ConfigException($"$.sft.max_length: {config.Sft.MaxLength} exceeds {policyPath}'s context length of {policy.TrainingContextLength}");
+        if (rm.RewardToken is not { } token) return;
+        using var own = ownBackbone ? LlamaModel.Load(backbonePath, new ModelOptions { VocabularyOnly = true }) : null;
+        try
+        {
+            _ = Training.RewardToken.Id((own ?? policy).Vocabulary, token, backbonePath);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ConfigException($"$.reward_model.reward_token: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Reads a prompts file once: strictly, a bad row stops the run here; with --skip-bad, bad rows are only counted
+    /// (each stage sets them aside), but a file with no usable prompt stops the run all the same.
+    /// </summary>
+    private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, IVerifier? verifier, bool skipBad, CancellationToken ct)
+    {
+        var (prompts, reader) = RoundContext.OpenPrompts(source.Path, source.Limit, new DatasetReadOptions
+        {
+            SystemPrompt = source.SystemPrompt,
+            PromptCheck = p => verifier?.ReferenceProblem(p) ?? encoder.Problem(p),
+            SkipBad = skipBad,
+        }, ct);
+        long usable = 0;
+        await foreach (var _ in prompts.WithCancellation(ct)) usable++;
+        if (usable == 0)
+            throw new DatasetFormatException(Path.GetFileName(source.Path), null, reader.RowsRejected > 0
+                ? $"no usable prompt: all {reader.RowsRejected} rows are bad (see the errors without --skip-bad)"
+                : "no prompts: the file holds no rows");
+    }
+}
