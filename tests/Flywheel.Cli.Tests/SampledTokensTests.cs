@@ -47,10 +47,10 @@ public class SampledTokensTests
         // Per selection prompt: once by the early check, once by the stage's count of valid prompts, once as it is read
         // and sampled, once per kept row for SFT (2 here), and once for each of the two pass@1 measurements (starting
         // and final policy); the reward model's 40 static pairs take three renderings each (prompt, chosen, rejected);
-        // eleven more check templates when they are loaded and find their end-of-turn. Scoring renders nothing: it took
+        // thirteen more check templates before round 1 and when they are loaded, and find their end-of-turn. Scoring renders nothing: it took
         // two renderings per candidate (96 more here), and the sampler rendered each prompt again after its check.
         const int prompts = 12, pairs = 40;
-        Assert.InRange(applications, 0, prompts * (1 + 1 + 1 + 2 + 2) + pairs * 3 + 11);
+        Assert.InRange(applications, 0, prompts * (1 + 1 + 1 + 2 + 2) + pairs * 3 + 13);
     }
 
     [Fact]
