@@ -38,19 +38,29 @@ public class SampledTokensTests
         }
         var kept = candidates.Where(c => c.Kept).ToDictionary(c => (c.PromptId, c.Completion, c.Reward));
         Assert.Equal(24, sft.Count);
-        foreach (var s in sft) Assert.Equal(kept[(s.PromptId, s.Completion, s.Reward)].TokenIds, s.CompletionTokenIds);
+        foreach (var s in sft)
+        {
+            Assert.Equal(kept[(s.PromptId, s.Completion, s.Reward)].TokenIds, s.CompletionTokenIds);
+            Assert.Equal(kept[(s.PromptId, s.Completion, s.Reward)].PromptTokenIds, s.PromptTokenIds);
+        }
+        var template = ChatTemplate.FromModel(policy);
+        foreach (var c in candidates)
+        {
+            var messages = c.PromptMessages.Select(m => new ChatMessage(m.Role, m.Content)).ToList();
+            Assert.Equal(policy.Vocabulary.Tokenize(template.Apply(messages), addSpecial: true, parseSpecial: true), c.PromptTokenIds);
+        }
 
         // DuckDB sees a list<int32> column.
         var types = ParquetJudge.DuckDb(Path.Combine(dir, "round-001", "candidates.parquet"), "typeof(token_ids)");
         Assert.Equal("INTEGER[]", types[0][0]);
 
-        // Per selection prompt: once by the early check, once by the stage's count of valid prompts, once as it is read
-        // and sampled, once per kept row for SFT (2 here), and once for each of the two pass@1 measurements (starting
-        // and final policy); the reward model's 40 static pairs take three renderings each (prompt, chosen, rejected);
-        // thirteen more check templates before round 1 and when they are loaded, and find their end-of-turn. Scoring renders nothing: it took
-        // two renderings per candidate (96 more here), and the sampler rendered each prompt again after its check.
+        // Per selection prompt: once by the check before round 1, once by the stage's count of valid prompts, once as it
+        // is read and sampled, and once for each of the two pass@1 measurements (starting and final policy); the reward
+        // model's 40 static pairs take three renderings each (prompt, chosen, rejected); thirteen more check templates
+        // before round 1 and when they are loaded, and find their end-of-turn. Scoring and SFT render nothing: they took
+        // two renderings per candidate (96 here) and two per kept row (48), and the sampler rendered each prompt again.
         const int prompts = 12, pairs = 40;
-        Assert.InRange(applications, 0, prompts * (1 + 1 + 1 + 2 + 2) + pairs * 3 + 13);
+        Assert.InRange(applications, 0, prompts * (1 + 1 + 1 + 2) + pairs * 3 + 13);
     }
 
     [Fact]

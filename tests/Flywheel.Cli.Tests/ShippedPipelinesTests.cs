@@ -16,10 +16,10 @@ public class ShippedPipelinesTests(ITestOutputHelper output)
     private static string Root => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../.."));
 
     [Theory]
-    [InlineData("llama3-hh-rlhf.json", "llama3")]
-    [InlineData("mistral-hh-rlhf.json", "sentencepiece")]
-    [InlineData("qwen2.5-gsm8k.json", "qwen2.5")]
-    public async Task A_shipped_pipeline_runs_a_round_on_a_model_of_its_shape(string pipeline, string shape)
+    [InlineData("llama3-hh-rlhf.json", "llama3", "<|start_header_id|>user<|end_header_id|>")]
+    [InlineData("mistral-hh-rlhf.json", "sentencepiece", "[INST]")]
+    [InlineData("qwen2.5-gsm8k.json", "qwen2.5", "<|im_start|>user\n")]
+    public async Task A_shipped_pipeline_runs_a_round_on_a_model_of_its_shape(string pipeline, string shape, string templateMark)
     {
         string root = CliRunner.TempDir();
         Directory.CreateSymbolicLink(Path.Combine(root, "data"), Path.Combine(Root, "data"));
@@ -57,6 +57,9 @@ public class ShippedPipelinesTests(ITestOutputHelper output)
         int k = (int)config["sampling"]!["k"]!;
         Assert.Equal(prompts * k, candidates.Count);
         Assert.All(candidates, c => Assert.Equal(c.Tokens, c.TokenIds.Count));
+        // The template applied (the GGUF's own where the pipeline names none) shows in the prompt tokens as sampled.
+        using (var policy = Flywheel.Llama.LlamaModel.Load(model, new Flywheel.Llama.ModelOptions { VocabularyOnly = true }))
+            Assert.All(candidates, c => Assert.Contains(templateMark, policy.Vocabulary.Detokenize([.. c.PromptTokenIds], special: true)));
         var sft = new List<SftRow>();
         await foreach (var row in ParquetSerializer.DeserializeAsync<SftRow>(Path.Combine(dir, "round-001", "sft.parquet"), options)) sft.Add(row);
         Assert.NotEmpty(sft);

@@ -22,6 +22,9 @@ public sealed record CandidateRow
     /// <summary>The completion's tokens as the policy sampled them (no end-of-generation token): what scoring and SFT use.</summary>
     public required IReadOnlyList<int> TokenIds { get; init; }
 
+    /// <summary>The prompt's tokens as the sampler fed them (chat template applied, BOS included).</summary>
+    public required IReadOnlyList<int> PromptTokenIds { get; init; }
+
     public required string FinishReason { get; init; }
     public required double Reward { get; init; }
     public bool? Correct { get; init; }
@@ -41,6 +44,9 @@ public sealed record SftRow
     public required string Prompt { get; init; }
     public required string Completion { get; init; }
 
+    /// <summary>The prompt's tokens as the sampler fed them (chat template applied).</summary>
+    public required IReadOnlyList<int> PromptTokenIds { get; init; }
+
     /// <summary>The completion's tokens as sampled: SFT learns these (then the template's end-of-turn), not a re-tokenization.</summary>
     public required IReadOnlyList<int> CompletionTokenIds { get; init; }
 
@@ -56,6 +62,7 @@ public sealed record SftRow
         PromptId = c.PromptId,
         Prompt = c.Prompt,
         Completion = c.Completion,
+        PromptTokenIds = c.PromptTokenIds,
         CompletionTokenIds = c.TokenIds,
         Reward = c.Reward,
         Rank = c.Rank,

@@ -72,6 +72,7 @@ internal static class SampleScoreStage
                 Completion = c.Text,
                 Tokens = c.TokenCount,
                 TokenIds = c.Tokens,
+                PromptTokenIds = x.Result.Request.PromptTokens,
                 FinishReason = c.FinishReason.ToString(),
                 Reward = rewards[c.Index],
                 Correct = ctx.Verifier?.IsCorrect(prompt, c.Text),

@@ -17,7 +17,7 @@ internal static class SftStage
         {
             var prompt = row.Messages.Take(row.Messages.Count - 1).Select(m => new ChatMessage(m.Role, m.Content)).ToList();
             // Initialised from the policy it trains, SFT learns the tokens the policy sampled, as it sampled them.
-            examples.Add(new SftExample(prompt, row.Completion) { CompletionTokens = row.CompletionTokenIds });
+            examples.Add(new SftExample(prompt, row.Completion) { PromptTokens = row.PromptTokenIds, CompletionTokens = row.CompletionTokenIds });
         }
         if (examples.Count == 0)
             throw new InvalidOperationException($"round {ctx.Round}: no rows were kept to train the policy on (check $.selection)");

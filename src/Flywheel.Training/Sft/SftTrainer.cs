@@ -11,10 +11,13 @@ namespace Flywheel.Training.Sft;
 /// <summary>
 /// A conversation and the assistant reply to learn; only the reply's tokens (its end-of-turn included) are trained on.
 /// With <see cref="CompletionTokens"/> (the reply as the policy sampled it) those tokens are learnt as they are,
-/// followed by the template's end-of-turn, instead of the tokenized <see cref="Completion"/>.
+/// followed by the template's end-of-turn, instead of the tokenized <see cref="Completion"/>; with
+/// <see cref="PromptTokens"/> as well (the prompt as the sampler fed it), the prompt is not formatted again.
 /// </summary>
 public sealed record SftExample(IReadOnlyList<ChatMessage> Prompt, string Completion)
 {
+    public IReadOnlyList<int>? PromptTokens { get; init; }
+
     public IReadOnlyList<int>? CompletionTokens { get; init; }
 }
 
@@ -82,7 +85,7 @@ public sealed class SftTrainer : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             ArgumentNullException.ThrowIfNull(e, nameof(examples));
             result.Add(e.CompletionTokens is { } tokens
-                ? _session.Encoder.EncodeTokens(_session.Encoder.EncodePrompt(e.Prompt), tokens)
+                ? _session.Encoder.EncodeTokens(e.PromptTokens is { } p ? [.. p] : _session.Encoder.EncodePrompt(e.Prompt), tokens)
                 : _session.Encoder.Encode(e.Prompt, e.Completion));
         }
         return result;

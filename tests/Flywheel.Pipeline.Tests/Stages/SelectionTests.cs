@@ -8,7 +8,7 @@ public class SelectionTests
     private static CandidateRow Row(int candidate, double reward, string completion) => new()
     {
         PromptId = "p", PromptIndex = 0, Prompt = "q", PromptMessages = [], Candidate = candidate, Completion = completion,
-        Tokens = 1, TokenIds = [1], FinishReason = "Length", Reward = reward, Round = 1, Policy = "p", RewardModel = "rm",
+        Tokens = 1, TokenIds = [1], PromptTokenIds = [1, 2], FinishReason = "Length", Reward = reward, Round = 1, Policy = "p", RewardModel = "rm",
     };
 
     [Fact]
