@@ -56,9 +56,9 @@ public static class FlywheelRunner
             store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy) = (null, null));
         bool evaluationLeft = verifier is not null && (store.Manifest.InitialPolicyPassAt1 is null || store.Manifest.FinalPolicyPassAt1 is null);
         // Every sampler is sized by the longest prompt, which these checks measure; nothing samples without them.
-        int longestPrompt = roundsLeft || evaluationLeft
+        var checks = roundsLeft || evaluationLeft
             ? await RunChecks.RunAsync(config, NextPolicy(store, config), verifier, options.SkipBad, cancellationToken)
-            : 0;
+            : new RunCheckResult(0, 0);
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
         {
@@ -80,7 +80,8 @@ public static class FlywheelRunner
                 Log = log,
                 Verifier = verifier,
                 SkipBad = options.SkipBad,
-                LongestPrompt = longestPrompt,
+                LongestPrompt = checks.LongestPrompt,
+                SelectionPrompts = checks.SelectionPrompts,
             };
             await RunStageAsync(ctx, Stage.Gather, async ct =>
             {
@@ -142,13 +143,13 @@ public static class FlywheelRunner
             string? rejects = options.SkipBad ? Path.Combine(store.Directory, "rejects-evaluation.jsonl") : null;
             if (store.Manifest.InitialPolicyPassAt1 is null)
             {
-                double initial = await EvaluationStage.PassAt1Async(store, config, prompts, config.Policy.Model, verifier, threads, longestPrompt, rejects, options.Progress, cancellationToken);
+                double initial = await EvaluationStage.PassAt1Async(store, config, prompts, config.Policy.Model, verifier, threads, checks.LongestPrompt, rejects, options.Progress, cancellationToken);
                 store.Update(m => m.InitialPolicyPassAt1 = initial);
             }
             if (store.Manifest.FinalPolicyPassAt1 is null)
             {
                 string last = FinalPolicy(store, config);
-                double final = await EvaluationStage.PassAt1Async(store, config, prompts, last, verifier, threads, longestPrompt, rejects, options.Progress, cancellationToken);
+                double final = await EvaluationStage.PassAt1Async(store, config, prompts, last, verifier, threads, checks.LongestPrompt, rejects, options.Progress, cancellationToken);
                 store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy, m.PassAt1Prompts) = (final, store.ToRecorded(last), store.ToRecorded(prompts.Path)));
             }
             Reports.RunReport.Write(store.Manifest, ReportPath(store));

@@ -15,10 +15,12 @@ namespace Flywheel.Pipeline;
 /// KV cache against its budget. Its pass over the prompts measures the longest, which every sampler is sized by;
 /// a resumed run makes the same pass, so it sizes the same way.
 /// </summary>
+/// <summary>What the checks measured: the longest usable prompt in tokens (chat template applied) and the usable selection prompts.</summary>
+internal sealed record RunCheckResult(int LongestPrompt, long SelectionPrompts);
+
 internal static class RunChecks
 {
-    /// <returns>The longest usable prompt in tokens, chat template applied.</returns>
-    public static async Task<int> RunAsync(FlywheelConfig config, string policyPath, IVerifier? verifier, bool skipBad, CancellationToken ct)
+    public static async Task<RunCheckResult> RunAsync(FlywheelConfig config, string policyPath, IVerifier? verifier, bool skipBad, CancellationToken ct)
     {
         // Only the vocabulary is loaded: enough to tokenize, cheap even for a large policy; its shape comes from the file.
         using var policy = LlamaModel.Load(policyPath, new ModelOptions { VocabularyOnly = true });
@@ -26,7 +28,7 @@ internal static class RunChecks
         CheckTraining(config, policyPath, policy);
 
         var encoder = new PromptEncoder(policy, config, policy.TrainingContextLength);
-        await CheckPromptsAsync(config.Prompts, encoder, verifier, skipBad, ct);
+        long selectionPrompts = await CheckPromptsAsync(config.Prompts, encoder, verifier, skipBad, ct);
         if (config.Evaluation is { } evaluation)
             await CheckPromptsAsync(evaluation with { SystemPrompt = evaluation.SystemPrompt ?? config.Prompts.SystemPrompt }, encoder, verifier, skipBad, ct);
         var annotators = config.Preferences.Select(p => p.Annotator).OfType<AnnotatorConfig>().ToList();
@@ -39,7 +41,7 @@ internal static class RunChecks
         var s = config.Sampling;
         int sequences = annotators.Select(a => CandidateSampler.Sequences(s, a.K)).Append(CandidateSampler.Sequences(s, s.K)).Max();
         KvBudget.Check(policy, s, sequences, CandidateSampler.ContextPerSequence(policy, s, encoder.LongestPrompt));
-        return encoder.LongestPrompt;
+        return new RunCheckResult(encoder.LongestPrompt, selectionPrompts);
     }
 
     /// <summary>The template named, or else the policy's own, exists and llama.cpp can apply it.</summary>
@@ -85,7 +87,7 @@ internal static class RunChecks
     /// Reads a prompts file once: strictly, a bad row stops the run here; with --skip-bad, bad rows are only counted
     /// (each stage sets them aside), but a file with no usable prompt stops the run all the same.
     /// </summary>
-    private static async Task CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, IVerifier? verifier, bool skipBad, CancellationToken ct)
+    private static async Task<long> CheckPromptsAsync(PromptsConfig source, PromptEncoder encoder, IVerifier? verifier, bool skipBad, CancellationToken ct)
     {
         var (prompts, reader) = RoundContext.OpenPrompts(source.Path, source.Limit, new DatasetReadOptions
         {
@@ -99,5 +101,6 @@ internal static class RunChecks
             throw new DatasetFormatException(Path.GetFileName(source.Path), null, reader.RowsRejected > 0
                 ? $"no usable prompt: all {reader.RowsRejected} rows are bad (see the errors without --skip-bad)"
                 : "no prompts: the file holds no rows");
+        return usable;
     }
 }

@@ -72,6 +72,7 @@ public class PipelineFaultTests
         var store = RunStore.Open(run);
         var config = store.Config;
         if (epochs is int n) config = config with { RewardModel = config.RewardModel with { Epochs = n }, Sft = config.Sft with { Epochs = n } };
+        var checks = await RunChecks.RunAsync(config, store.FromRecorded(store.Manifest.Round(1).Policy!), verifier, skipBad: false, CancellationToken.None);
         return new RoundContext
         {
             Store = store,
@@ -83,7 +84,8 @@ public class PipelineFaultTests
             Log = _ => { },
             Verifier = verifier,
             // The runner sizes the samplers by what its checks measure: so do these stages run alone.
-            LongestPrompt = await RunChecks.RunAsync(config, store.FromRecorded(store.Manifest.Round(1).Policy!), verifier, skipBad: false, CancellationToken.None),
+            LongestPrompt = checks.LongestPrompt,
+            SelectionPrompts = checks.SelectionPrompts,
         };
     }
 

@@ -54,13 +54,14 @@ public class SampledTokensTests
         var types = ParquetJudge.DuckDb(Path.Combine(dir, "round-001", "candidates.parquet"), "typeof(token_ids)");
         Assert.Equal("INTEGER[]", types[0][0]);
 
-        // Per selection prompt: once by the check before round 1, once by the stage's count of valid prompts, once as it
-        // is read and sampled, and once for each of the two pass@1 measurements (starting and final policy); the reward
-        // model's 40 static pairs take three renderings each (prompt, chosen, rejected); thirteen more check templates
-        // before round 1 and when they are loaded, and find their end-of-turn. Scoring and SFT render nothing: they took
-        // two renderings per candidate (96 here) and two per kept row (48), and the sampler rendered each prompt again.
+        // Per selection prompt: once by the checks before round 1 (which also count them), once as the round reads and
+        // samples it, and once for each of the two pass@1 measurements (starting and final policy); the reward model's
+        // 40 static pairs take three renderings each (prompt, chosen, rejected); thirteen more check templates before
+        // round 1 and when they are loaded, and find their end-of-turn. Scoring and SFT render nothing: they took two
+        // renderings per candidate (96 here) and two per kept row (48); the sampler rendered each prompt again after its
+        // check, and the round counted its prompts by rendering them once more.
         const int prompts = 12, pairs = 40;
-        Assert.InRange(applications, 0, prompts * (1 + 1 + 1 + 2) + pairs * 3 + 13);
+        Assert.InRange(applications, 0, prompts * (1 + 1 + 2) + pairs * 3 + 13);
     }
 
     [Fact]

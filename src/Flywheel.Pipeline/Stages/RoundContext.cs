@@ -24,6 +24,9 @@ internal sealed class RoundContext
     /// <summary>The run's longest prompt in tokens (chat template applied), measured before round 1: samplers give each sequence it and the new tokens.</summary>
     public int LongestPrompt { get; init; }
 
+    /// <summary>Usable selection prompts, counted by the checks before round 1 (the sample stage's progress total).</summary>
+    public long SelectionPrompts { get; init; }
+
     /// <summary>Bad dataset rows go to a rejects file in the round's folder (and are counted) instead of stopping the run.</summary>
     public bool SkipBad { get; init; }
 

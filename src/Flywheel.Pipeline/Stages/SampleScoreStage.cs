@@ -46,7 +46,7 @@ internal static class SampleScoreStage
         var writeTime = new Stopwatch();
         var wall = Stopwatch.StartNew();
         long tokens = 0, finished = done;
-        long total = await ctx.OpenPrompts(config.Prompts.Path, config.Prompts.Limit, null, sampler.Problem, ct).Prompts.CountAsync(ct);
+        long total = ctx.SelectionPrompts;
 
         // The blocks and the sampler stop on this token too: when sampling fails the blocks must stop, and be waited
         // for, before the scorer and the sampler they use are disposed; when a block faults, everything else must stop.

@@ -43,14 +43,14 @@ public class SamplerSizingTests
             Prompts = new PromptsConfig { Path = prompts },
             Preferences = [new PreferenceSourceConfig { Annotator = new AnnotatorConfig { Prompts = annotation } }],
         };
-        int longest = await RunChecks.RunAsync(config, policy, verifier: null, skipBad: false, CancellationToken.None);
+        int longest = (await RunChecks.RunAsync(config, policy, verifier: null, skipBad: false, CancellationToken.None)).LongestPrompt;
 
         using var model = LlamaModel.Load(policy, new ModelOptions { VocabularyOnly = true });
         var encoder = new PromptEncoder(model, config, model.TrainingContextLength);
         var annotated = new PromptRecord("c", [new ChatMessage("user", new string('x', 300))], "1");
         Assert.Equal(encoder.Encode(annotated).Length, longest); // the annotator's prompt, the longest of all files
         // A resumed run makes the same pass before it samples again, and so sizes its samplers the same way.
-        Assert.Equal(longest, await RunChecks.RunAsync(config, policy, verifier: null, skipBad: false, CancellationToken.None));
+        Assert.Equal(longest, (await RunChecks.RunAsync(config, policy, verifier: null, skipBad: false, CancellationToken.None)).LongestPrompt);
     }
 
     [Fact]
