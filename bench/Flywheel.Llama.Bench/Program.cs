@@ -8,41 +8,57 @@ using Flywheel.Llama.Sampling;
 // Flywheel sharing each prompt's KV across its K candidates, Flywheel evaluating the prompt once per candidate, and
 // LLamaSharp's own BatchedExecutor with Conversation.Fork (same GGUF, same sampling settings, same sequences and
 // threads). Rounds are interleaved and medians reported, so a noisy shared machine affects all three alike.
+// --model PATH runs a GGUF of your own instead of the one made here; --prompts takes a count or a JSON file holding
+// an array of prompt strings (fed as raw text, BOS added, no chat template).
 var args_ = ParseArgs(args);
-int prompts = args_.GetValueOrDefault("prompts", 64), k = args_.GetValueOrDefault("k", 8), newTokens = args_.GetValueOrDefault("new-tokens", 128);
-int promptChars = args_.GetValueOrDefault("prompt-chars", 300), sequences = args_.GetValueOrDefault("sequences", 64);
-int threads = args_.GetValueOrDefault("threads", Environment.ProcessorCount), rounds = args_.GetValueOrDefault("rounds", 3);
-bool executor = args_.GetValueOrDefault("executor", 1) == 1, separateRuns = args_.GetValueOrDefault("separate", 1) == 1;
+int Int(string key, int fallback) => args_.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+string? promptsFile = args_.TryGetValue("prompts", out var p) && !int.TryParse(p, CultureInfo.InvariantCulture, out _) ? p : null;
+int k = Int("k", 8), newTokens = Int("new-tokens", 128);
+int promptChars = Int("prompt-chars", 300), sequences = Int("sequences", 64);
+int threads = Int("threads", Environment.ProcessorCount), rounds = Int("rounds", 3);
+bool executor = Int("executor", 1) == 1, separateRuns = Int("separate", 1) == 1;
 // --cuda 1: the model on the GPU (a build with -p:FlywheelCuda=true, or llama.cpp's CUDA libraries under --lib-dir).
-var device = args_.GetValueOrDefault("cuda", 0) == 1 ? ComputeDevice.Cuda : ComputeDevice.Cpu;
+var device = Int("cuda", 0) == 1 ? ComputeDevice.Cuda : ComputeDevice.Cpu;
+var texts = promptsFile is not null
+    ? System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(promptsFile)) ?? throw new InvalidDataException($"{promptsFile}: not a JSON array of strings")
+    : Enumerable.Range(0, Int("prompts", 64)).Select(i => MakePrompt(i, promptChars)).ToArray();
+int prompts = texts.Length;
 
 string work = Directory.CreateTempSubdirectory("flywheel-bench-").FullName;
-string modelPath = Path.Combine(work, "bench.gguf");
+string modelPath = args_.GetValueOrDefault("model") ?? Path.Combine(work, "bench.gguf");
 // 3.3M parameters by default: 256 wide, 4 layers, 4 query / 2 KV heads. Its generated token spends most of its time in
 // the weights' matrix products, as a real model's does; in the 461K-parameter model (--width 128 --layers 2 --heads 2
 // --kv-heads 1) attending to ~400 cached cells takes as long as those products (bench/README.md has both).
-int width = args_.GetValueOrDefault("width", 256), layers = args_.GetValueOrDefault("layers", 4);
+int width = Int("width", 256), layers = Int("layers", 4);
 // Head size 64 (as in Llama 3.2 1B and Qwen 2.5 0.5B): below 64, ggml's AVX-512 f16 dot product runs its scalar tail,
 // which makes every generated token's attention several times dearer than in a real model.
-int heads = args_.GetValueOrDefault("heads", 4), kvHeads = args_.GetValueOrDefault("kv-heads", 2);
-int contextPerSequence = (promptChars + newTokens + 16 + 255) / 256 * 256;
-var hp = new LlamaHyperparameters { EmbeddingLength = width, Layers = layers, Heads = heads, KvHeads = kvHeads, FeedForwardLength = 3 * width, ContextLength = contextPerSequence };
-TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
-var texts = Enumerable.Range(0, prompts).Select(i => MakePrompt(i, promptChars)).ToArray();
+int heads = Int("heads", 4), kvHeads = Int("kv-heads", 2);
+if (!args_.ContainsKey("model"))
+{
+    var hp = new LlamaHyperparameters
+    {
+        EmbeddingLength = width, Layers = layers, Heads = heads, KvHeads = kvHeads, FeedForwardLength = 3 * width,
+        ContextLength = (texts.Max(t => t.Length) + newTokens + 16 + 255) / 256 * 256,
+    };
+    TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
+}
 
 LlamaBackend.Initialize(new BackendOptions { Device = device, LibraryDirectory = Environment.GetEnvironmentVariable("FLYWHEEL_NATIVE_DIR") });
 using var model = LlamaModel.Load(modelPath);
-Console.WriteLine($"model: {model.ParameterCount:N0} parameters ({hp.Layers} layers, {hp.EmbeddingLength} wide, {heads}/{kvHeads} heads); {prompts} prompts of {promptChars} bytes (~{promptChars} tokens) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
+var promptTokens = texts.Select(t => model.Vocabulary.Tokenize(t, addSpecial: true)).ToArray();
+// Every sequence holds the longest prompt and the new tokens (llama.cpp rounds a sequence's context up to 256).
+int contextPerSequence = (promptTokens.Max(t => t.Length) + newTokens + 255) / 256 * 256;
+Console.WriteLine($"model: {Path.GetFileName(modelPath)}, {model.ParameterCount:N0} parameters ({model.LayerCount} layers, {model.EmbeddingLength} wide, {model.Vocabulary.Count:N0}-token vocabulary); {prompts} prompts of {promptTokens.Average(t => t.Length):F0} tokens on average × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
 var sampling = new SamplingOptions { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f, MaxNewTokens = newTokens };
-var requests = texts.Select((t, i) => new GenerationRequest
+var requests = promptTokens.Select((t, i) => new GenerationRequest
 {
-    PromptTokens = model.Vocabulary.Tokenize(t, addSpecial: true),
+    PromptTokens = t,
     Candidates = k,
     Sampling = sampling,
     Seed = (ulong)i,
 }).ToArray();
 
-int batch = args_.GetValueOrDefault("batch", 512);
+int batch = Int("batch", 512);
 var results = new Dictionary<string, List<double>> { ["shared"] = [], ["separate"] = [], ["executor"] = [] };
 for (int round = 0; round < rounds; round++)
 {
@@ -88,9 +104,9 @@ static string MakePrompt(int i, int chars)
     return text[..chars];
 }
 
-static Dictionary<string, int> ParseArgs(string[] args)
+static Dictionary<string, string> ParseArgs(string[] args)
 {
-    var d = new Dictionary<string, int>();
-    for (int i = 0; i + 1 < args.Length; i += 2) d[args[i].TrimStart('-')] = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    var d = new Dictionary<string, string>();
+    for (int i = 0; i + 1 < args.Length; i += 2) d[args[i].TrimStart('-')] = args[i + 1];
     return d;
 }
