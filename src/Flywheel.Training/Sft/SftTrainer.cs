@@ -112,7 +112,8 @@ public sealed class SftTrainer : IDisposable
     /// The summed cross-entropy of the batch's reply tokens times <paramref name="scale"/>. Only the rows that predict
     /// a reply token go through the output projection, so prompt tokens cost nothing there and need no mask.
     /// </summary>
-    internal MicroBatch Loss(IReadOnlyList<EncodedExample> examples, int[] batch, double scale, bool training)
+    /// <returns>The summed loss, and with <paramref name="training"/> the objective to call backward on.</returns>
+    internal (Tensor? Objective, double Loss) Loss(IReadOnlyList<EncodedExample> examples, int[] batch, double scale, bool training)
     {
         var sequences = batch.Select(i => examples[i].Sequence(0)).ToArray();
         var packed = new PackedBatch(sequences);
@@ -131,8 +132,7 @@ public sealed class SftTrainer : IDisposable
         if (rows.Count == 0) throw new InvalidOperationException("the batch has no reply token to learn");
         var hidden = _session.Model.Hidden(packed);
         var selected = hidden.index_select(0, tensor(rows.ToArray(), device: _session.Device));
-        var (objective, loss) = ChunkedCrossEntropy.Compute(selected, _session.Model.OutputWeight, [.. targets], scale, training);
-        return new MicroBatch(objective ?? selected.sum(), loss);
+        return ChunkedCrossEntropy.Compute(selected, _session.Model.OutputWeight, [.. targets], scale, training);
     }
 
     /// <summary>The token sequence (prompt, reply, end-of-turn) the trainer learns from <paramref name="example"/>.</summary>
@@ -142,7 +142,8 @@ public sealed class SftTrainer : IDisposable
     internal MicroBatch TrainingLoss(IReadOnlyList<SftExample> examples)
     {
         var encoded = Encode(examples, CancellationToken.None);
-        return Loss(encoded, [.. Enumerable.Range(0, encoded.Count)], 1.0 / encoded.Sum(Targets), training: true);
+        var (objective, loss) = Loss(encoded, [.. Enumerable.Range(0, encoded.Count)], 1.0 / encoded.Sum(Targets), training: true);
+        return new MicroBatch(objective!, loss);
     }
 
     /// <summary>The SFT objective for the training loop: examples weigh as many as their reply tokens.</summary>
@@ -154,7 +155,11 @@ public sealed class SftTrainer : IDisposable
 
         public double Weight(int example) => Targets(examples[example]);
 
-        public MicroBatch Forward(int[] batch, double scale) => trainer.Loss(examples, batch, scale, training: true);
+        public MicroBatch Forward(int[] batch, double scale)
+        {
+            var (objective, loss) = trainer.Loss(examples, batch, scale, training: true);
+            return new MicroBatch(objective!, loss);
+        }
 
         public void Hash(IncrementalHash hash)
         {
