@@ -9,7 +9,8 @@ using Flywheel.Llama.Sampling;
 // LLamaSharp's own BatchedExecutor with Conversation.Fork (same GGUF, same sampling settings, same sequences and
 // threads). Rounds are interleaved and medians reported, so a noisy shared machine affects all three alike.
 // --model PATH runs a GGUF of your own instead of the one made here; --prompts takes a count or a JSON file holding
-// an array of prompt strings (fed as raw text, BOS added, no chat template).
+// an array of prompt strings (fed as raw text, BOS added, no chat template). --save-model PATH and --save-prompts PATH
+// write the GGUF and prompts a run would use and exit.
 var args_ = ParseArgs(args);
 int Int(string key, int fallback) => args_.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 string? promptsFile = args_.TryGetValue("prompts", out var p) && !int.TryParse(p, CultureInfo.InvariantCulture, out _) ? p : null;
@@ -41,6 +42,15 @@ if (!args_.ContainsKey("model"))
         ContextLength = (texts.Max(t => t.Length) + newTokens + 16 + 255) / 256 * 256,
     };
     TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
+}
+// --save-model PATH / --save-prompts PATH: write the GGUF and the prompts this run would use, and exit without running
+// (for benches of other engines on the same workload, such as bench/llama-server-compare.sh).
+if (args_.ContainsKey("save-model") || args_.ContainsKey("save-prompts"))
+{
+    if (args_.TryGetValue("save-model", out var saveModel)) File.Copy(modelPath, saveModel, overwrite: true);
+    if (args_.TryGetValue("save-prompts", out var savePrompts)) File.WriteAllText(savePrompts, System.Text.Json.JsonSerializer.Serialize(texts));
+    Directory.Delete(work, true);
+    return;
 }
 
 LlamaBackend.Initialize(new BackendOptions { Device = device, LibraryDirectory = Environment.GetEnvironmentVariable("FLYWHEEL_NATIVE_DIR") });

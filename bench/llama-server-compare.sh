@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Flywheel's in-process sampler against llama.cpp's own llama-server (over HTTP) and llama-batched-bench (the engine's
+# ceiling) on the same workload: the sampling bench's model and prompts (64 prompts × K=8 × up to 128 new tokens,
+# temperature 0.8, top-k 40, top-p 0.95, min-p 0.05), 1 thread for every engine. Rounds are interleaved (Flywheel,
+# then a fresh llama-server), medians reported. Generated tokens/s: Flywheel counts its candidates' tokens; for the
+# server, the `llamacpp:tokens_predicted_total` counter of /metrics before and after, over the time from the first
+# request sent to the last response (its `usage.completion_tokens` counts one choice only when n > 1).
+#
+# llama-server is llama.cpp v0.5.0 (tools/server) from the source bundle inside the npm package node-llama-cpp@3.22.1,
+# fetched once with `npm pack` and built once (~5 min on 2 cores); the binaries are cached under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/flywheel/llama-server-v0.5.0/. Only this bench uses npm; Flywheel does not.
+#
+# usage: bench/llama-server-compare.sh [rounds]       (ROUNDS=3 by default; needs dotnet, cmake, a C++ compiler,
+#                                                      git, npm (first run only), python3)
+# Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1) go in BENCH_MODEL_FLAGS.
+set -euo pipefail
+
+ROUNDS=${1:-${ROUNDS:-3}}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VERSION=v0.5.0
+NLC_VERSION=3.22.1
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/flywheel
+BIN=$CACHE/llama-server-$VERSION
+SRC=$CACHE/src/llama.cpp-$VERSION
+K=8 NEW_TOKENS=128 SLOTS=64
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/flywheel-server-bench-XXXXXX")
+SERVER_PID=
+
+cleanup() {
+    if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+# --- llama.cpp v0.5.0: llama-server and llama-batched-bench, built once ---
+if [[ ! -x $BIN/llama-server || ! -x $BIN/llama-batched-bench ]]; then
+    mkdir -p "$CACHE/src"
+    if [[ ! -d $SRC/.git ]]; then
+        tgz=$CACHE/src/node-llama-cpp-$NLC_VERSION.tgz
+        if [[ ! -f $tgz ]]; then log "npm pack node-llama-cpp@$NLC_VERSION"; (cd "$CACHE/src" && npm pack "node-llama-cpp@$NLC_VERSION" >/dev/null); fi
+        tar -xzf "$tgz" -C "$WORK" package/llama/gitRelease.bundle package/llama/llama.cpp.info.json
+        grep -q "\"$VERSION\"" "$WORK/package/llama/llama.cpp.info.json" || { echo "node-llama-cpp@$NLC_VERSION does not bundle llama.cpp $VERSION" >&2; exit 1; }
+        git clone -q "$WORK/package/llama/gitRelease.bundle" "$SRC"
+    fi
+    log "building llama-server and llama-batched-bench in $SRC/build (~5 min on 2 cores)"
+    cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >"$CACHE/src/cmake-configure.log"
+    cmake --build "$SRC/build" --target llama-server llama-batched-bench -j"$(nproc)" >"$CACHE/src/cmake-build.log"
+    mkdir -p "$BIN"
+    # the binaries and the shared libraries they link (they run with LD_LIBRARY_PATH=$BIN)
+    cp -a "$SRC"/build/bin/. "$BIN"/
+fi
+export LD_LIBRARY_PATH=$BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+
+# --- Flywheel's bench, its model and prompts ---
+log "dotnet build -c Release bench/Flywheel.Llama.Bench"
+dotnet build -c Release "$ROOT/bench/Flywheel.Llama.Bench" >"$WORK/dotnet-build.log" || { cat "$WORK/dotnet-build.log" >&2; exit 1; }
+B=$ROOT/bench/Flywheel.Llama.Bench/bin/Release/net10.0/Flywheel.Llama.Bench.dll
+MODEL=$WORK/bench.gguf PROMPTS=$WORK/prompts.json
+# shellcheck disable=SC2086
+dotnet "$B" ${BENCH_MODEL_FLAGS:-} --save-model "$MODEL" --save-prompts "$PROMPTS"
+N_PROMPTS=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$PROMPTS")
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# One llama-server round: a fresh server (no prompt cache left from an earlier round), all prompts in flight at once,
+# each with n=K. Writes "tok_per_s tokens seconds" to $WORK/server.result (run in this shell, not a subshell, so that
+# the EXIT trap knows the server's pid).
+server_round() {
+    local port; port=$(free_port)
+    "$BIN/llama-server" -m "$MODEL" -np "$SLOTS" -c $((SLOTS * 512)) -t 1 -tb 1 -b 512 -ub 512 --metrics \
+        --host 127.0.0.1 --port "$port" >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    local i
+    for ((i = 0; i < 600; i++)); do
+        curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; echo "llama-server exited" >&2; exit 1; }
+        sleep 0.2
+    done
+    (python3 - "$port" "$PROMPTS" "$K" "$NEW_TOKENS" <<'PY'
+import json, re, sys, threading, time, urllib.request
+port, prompts, k, new_tokens = int(sys.argv[1]), json.load(open(sys.argv[2])), int(sys.argv[3]), int(sys.argv[4])
+base = f"http://127.0.0.1:{port}"
+def predicted():
+    text = urllib.request.urlopen(base + "/metrics").read().decode()
+    return float(re.search(r"^llamacpp:tokens_predicted_total\s+(\S+)", text, re.M).group(1))
+def post(i, out):
+    body = json.dumps({"prompt": prompts[i], "n": k, "max_tokens": new_tokens, "temperature": 0.8, "top_k": 40,
+                       "top_p": 0.95, "min_p": 0.05, "samplers": ["top_k", "top_p", "min_p", "temperature"],
+                       "seed": i, "stream": False}).encode()
+    req = urllib.request.Request(base + "/v1/completions", body, {"Content-Type": "application/json"})
+    out[i] = json.loads(urllib.request.urlopen(req, timeout=3600).read())
+before = predicted()
+out = [None] * len(prompts)
+threads = [threading.Thread(target=post, args=(i, out)) for i in range(len(prompts))]
+start = time.perf_counter()
+for t in threads: t.start()
+for t in threads: t.join()
+seconds = time.perf_counter() - start
+tokens = predicted() - before
+bad = [i for i, r in enumerate(out) if r is None or len(r.get("choices", [])) != k]
+if bad: sys.exit(f"{len(bad)} requests failed or came back without {k} choices (first: {bad[0]})")
+print(f"{tokens / seconds:.1f} {tokens:.0f} {seconds:.3f}")
+PY
+    ) >"$WORK/server.result"
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+}
+
+flywheel_round() {
+    # shellcheck disable=SC2086
+    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --executor 0 --separate 0 --threads 1 --rounds 1 --k "$K" \
+        --new-tokens "$NEW_TOKENS" --sequences "$SLOTS" | tee "$WORK/flywheel.log" >&2
+    grep '^| Flywheel, prompt KV shared' "$WORK/flywheel.log" | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}'
+}
+
+FLY=() SRV=()
+for ((r = 1; r <= ROUNDS; r++)); do
+    log "round $r/$ROUNDS: Flywheel"
+    FLY+=("$(flywheel_round)")
+    log "round $r/$ROUNDS: llama-server"
+    server_round
+    s=$(cat "$WORK/server.result")
+    SRV+=("${s%% *}")
+    log "round $r: Flywheel ${FLY[-1]} tok/s, llama-server ${s%% *} tok/s ($(echo "$s" | awk '{print $2}') tokens in $(echo "$s" | awk '{print $3}') s)"
+done
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}'; }
+fly=$(median "${FLY[@]}") srv=$(median "${SRV[@]}")
+
+log "llama-batched-bench -npp 300 -ntg $NEW_TOKENS -npl $SLOTS -t 1"
+"$BIN/llama-batched-bench" -m "$MODEL" -c $((SLOTS * 512)) -b 512 -ub 512 -npp 300 -ntg "$NEW_TOKENS" -npl "$SLOTS" \
+    -t 1 -tb 1 --output-format jsonl >"$WORK/batched.log" 2>&1 || { cat "$WORK/batched.log" >&2; exit 1; }
+bb=$(python3 -c '
+import json, sys
+rows = [json.loads(l[l.index("{"):]) for l in open(sys.argv[1]) if "\"speed_tg\"" in l]
+if not rows: sys.exit("llama-batched-bench printed no result")
+r = rows[-1]; print("%.1f %.1f %d" % (r["speed_tg"], r["speed_pp"], r["pl"]))' "$WORK/batched.log")
+
+echo
+echo "workload: $N_PROMPTS prompts × n=$K × up to $NEW_TOKENS new tokens, $SLOTS sequences, 1 thread; medians of $ROUNDS interleaved rounds"
+echo "Flywheel rounds: ${FLY[*]}; llama-server rounds: ${SRV[*]}"
+printf '%-44s %10.0f generated tok/s   1.00\n' "Flywheel in process (shared prompt KV)" "$fly"
+printf '%-44s %10.0f generated tok/s   %.2f× Flywheel\n' "llama-server $VERSION over HTTP (n=$K)" "$srv" "$(echo "$srv $fly" | awk '{print $1/$2}')"
+read -r bb_tg bb_pp bb_pl <<<"$bb"
+printf '%-44s %10.0f generated tok/s   %.2f× Flywheel (prompt %.0f tok/s)\n' "llama-batched-bench $VERSION, $bb_pl sequences" "$bb_tg" "$(echo "$bb_tg $fly" | awk '{print $1/$2}')" "$bb_pp"
