@@ -14,7 +14,7 @@ internal static class GgufExport
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var changed = model.TrainableParameters.Select(t => t.Name.Replace(".lora_a", "", StringComparison.Ordinal).Replace(".lora_b", "", StringComparison.Ordinal)).ToHashSet();
+        var changed = model.ChangedWeights.ToHashSet();
         var writer = new GgufWriter { Alignment = source.Alignment };
         foreach (var (key, value) in source.Metadata) writer.Set(key, value);
         if (name is not null) writer.Set("general.name", GgufValue.Of(name));

@@ -82,6 +82,10 @@ internal sealed class DecoderModel : IDisposable
         _weights.Where(w => w.Value.requires_grad).Select(w => (w.Key, w.Value))
             .Concat(_adapters.SelectMany(a => new[] { (a.Key + ".lora_a", a.Value.A), (a.Key + ".lora_b", a.Value.B) }));
 
+    /// <summary>GGUF names of the weights training changes: trained ones, and those LoRA adapts.</summary>
+    internal IEnumerable<string> ChangedWeights =>
+        _weights.Where(w => w.Value.requires_grad).Select(w => w.Key).Concat(_adapters.Keys);
+
     /// <summary>The matrix that maps hidden states to logits: output.weight, or the tied token embeddings.</summary>
     internal Tensor OutputWeight => _weights.TryGetValue(DecoderConfig.Output, out var w) ? w : _weights[DecoderConfig.TokenEmbedding];
 
