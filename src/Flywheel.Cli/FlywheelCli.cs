@@ -19,6 +19,7 @@ internal static class FlywheelCli
             StatusCommand.Create(console),
             ExportCommand.Create(console),
             InspectCommand.Create(console),
+            ScoreCommand.Create(console),
         };
         root.Options.Add(verbose);
         var parsed = root.Parse(args);

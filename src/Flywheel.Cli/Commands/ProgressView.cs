@@ -51,11 +51,11 @@ internal sealed class ProgressView : IProgress<PipelineEvent>, IDisposable
         }
         if (!_live)
         {
-            if (value.Message is "started" or "done") lock (_gate) _console.Out.WriteLine($"round {value.Round}: {value.Stage} {value.Message}");
+            if (value.Message is "started" or "done") lock (_gate) _console.Out.WriteLine($"{Label(value.Round, value.Stage)} {value.Message}");
             return;
         }
         var ctx = _context.Task.Result;
-        var task = _tasks.GetOrAdd((value.Round, value.Stage), k => ctx.AddTask($"round {k.Item1} {k.Item2}", maxValue: 1));
+        var task = _tasks.GetOrAdd((value.Round, value.Stage), k => ctx.AddTask(Label(k.Item1, k.Item2), maxValue: 1));
         if (value.Message == "done")
         {
             task.Value = task.MaxValue;
@@ -66,8 +66,11 @@ internal sealed class ProgressView : IProgress<PipelineEvent>, IDisposable
         else if (value.Done > 0) task.IsIndeterminate = true;
         task.Value = Math.Min(value.Done, task.MaxValue);
         string rate = value.TokensPerSecond is double tps ? $" {tps:N0} tok/s" : "";
-        task.Description = Markup.Escape($"round {value.Round} {value.Stage}{(value.Message is null or "started" ? "" : " · " + value.Message)}{rate}");
+        task.Description = Markup.Escape($"{Label(value.Round, value.Stage)}{(value.Message is null or "started" ? "" : " · " + value.Message)}{rate}");
     }
+
+    // Round 0 is a command's own work outside any round (flywheel score).
+    private static string Label(int round, string stage) => round > 0 ? $"round {round} {stage}" : stage;
 
     public void Log(string line)
     {

@@ -34,6 +34,18 @@ public sealed class ParquetSchema
 
     public IReadOnlyList<ParquetField> Fields { get; }
 
+    /// <summary>
+    /// A new schema for writing a file's rows back with other columns: copies of these fields, each one named like a
+    /// field of <paramref name="fields"/> replaced by it in place, then the rest of <paramref name="fields"/>. (A field
+    /// belongs to one schema, so the existing ones are copied rather than shared.)
+    /// </summary>
+    public ParquetSchema With(params IEnumerable<ParquetField> fields)
+    {
+        var added = fields.ToList();
+        var pending = added.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        return new([.. Fields.Select(f => pending.Remove(f.Name, out var replacement) ? replacement : f.Clone()), .. added.Where(f => pending.ContainsKey(f.Name))]);
+    }
+
     /// <summary>The leaf columns, in the order their chunks are stored.</summary>
     public IReadOnlyList<ParquetField> Columns { get; }
 

@@ -85,7 +85,8 @@ internal static class SourceRows
         return encoding;
     }
 
-    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyCollection<string> columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>The rows of <paramref name="path"/>; a Parquet file's <paramref name="columns"/> only (null: all).</summary>
+    public static async IAsyncEnumerable<SourceRow> ReadAsync(string path, IReadOnlyCollection<string>? columns, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string fileName = Path.GetFileName(path);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
@@ -133,7 +134,7 @@ internal static class SourceRows
         }
     }
 
-    private static async IAsyncEnumerable<SourceRow> ReadParquetAsync(Stream stream, string fileName, IReadOnlyCollection<string> columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SourceRow> ReadParquetAsync(Stream stream, string fileName, IReadOnlyCollection<string>? columns, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ParquetReader reader;
         try
