@@ -18,10 +18,16 @@ internal static class ExportCommand
         kind.AcceptOnlyFromAmong("sft", "dpo");
         var format = new Option<string>("--format") { Description = "parquet or jsonl", DefaultValueFactory = _ => "parquet" };
         format.AcceptOnlyFromAmong("parquet", "jsonl");
+        var style = new Option<string>("--format-style")
+        {
+            Description = "dpo: conversational (prompt, chosen, rejected as {role, content} message lists, TRL's conversational format) or text (plain strings; the prompt with the chat template applied)",
+            DefaultValueFactory = _ => "conversational",
+        };
+        style.AcceptOnlyFromAmong("conversational", "text");
         var minScore = new Option<double?>("--min-score") { Description = "keep rows whose reward (dpo: chosen reward) is at least X" };
         var dedupe = new Option<bool>("--dedupe") { Description = "one row per identical prompt and completion, the best-rewarded" };
         var output = new Option<string>("--out") { Description = "the file to write", Required = true };
-        var command = new Command("export", "Merge rounds into one SFT (or DPO pairs) dataset") { runDir, rounds, kind, format, minScore, dedupe, output };
+        var command = new Command("export", "Merge rounds into one SFT (or DPO pairs) dataset") { runDir, rounds, kind, format, style, minScore, dedupe, output };
         command.SetAction(async (parse, ct) =>
         {
             using var store = RunLocation.OpenExisting(parse.GetValue(runDir));
@@ -29,9 +35,11 @@ internal static class ExportCommand
             double? min = parse.GetValue(minScore);
             string outPath = Path.GetFullPath(parse.GetRequiredValue(output));
             bool jsonl = parse.GetValue(format) == "jsonl";
+            bool text = parse.GetValue(style) == "text";
             long written;
             if (parse.GetValue(kind) == "sft")
             {
+                if (text) throw new UsageException("--format-style text is for --kind dpo; SFT rows hold their conversation in 'messages'");
                 var rows = new List<SftRow>();
                 foreach (int r in selected)
                     await foreach (var row in ParquetSerializer.DeserializeAsync<SftRow>(Path.Combine(store.RoundDirectory(r), "sft.parquet"), Options, ct))
@@ -54,14 +62,23 @@ internal static class ExportCommand
                         if (best.Completion == worst.Completion || (min is not null && best.Reward < min)) continue;
                         pairs.Add(new DpoRow
                         {
-                            Prompt = best.PromptMessages, PromptId = best.PromptId, Chosen = best.Completion, Rejected = worst.Completion,
+                            Prompt = best.PromptMessages, PromptId = best.PromptId,
+                            Chosen = [new MessageRow("assistant", best.Completion)], Rejected = [new MessageRow("assistant", worst.Completion)],
                             RewardChosen = best.Reward, RewardRejected = worst.Reward, Margin = best.Reward - worst.Reward, Round = r,
                         });
                     }
                 }
                 if (parse.GetValue(dedupe))
-                    pairs = pairs.GroupBy(p => (p.PromptId, p.Chosen, p.Rejected)).Select(g => g.OrderByDescending(p => p.Margin).First()).ToList();
-                written = await WriteAsync(pairs, outPath, jsonl, ct);
+                    pairs = pairs.GroupBy(p => (p.PromptId, p.Chosen[^1].Content, p.Rejected[^1].Content)).Select(g => g.OrderByDescending(p => p.Margin).First()).ToList();
+                if (text)
+                {
+                    var prompts = new PolicyPromptText(store);
+                    written = await WriteAsync(pairs.Select(p => p.ToText(messages => prompts.Render(p.Round, messages))).ToList(), outPath, jsonl, ct);
+                }
+                else
+                {
+                    written = await WriteAsync(pairs, outPath, jsonl, ct);
+                }
             }
             console.Out.WriteLine($"wrote {written:N0} rows from rounds {string.Join(",", selected)} to {outPath}");
             return ExitCodes.Success;

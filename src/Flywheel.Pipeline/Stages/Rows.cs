@@ -72,13 +72,42 @@ public sealed record SftRow
     };
 }
 
-/// <summary>A DPO pair (export --kind dpo): the best and the worst candidate of a prompt.</summary>
+/// <summary>
+/// A DPO pair (export --kind dpo): the best and the worst candidate of a prompt, in TRL's conversational preference
+/// format: <c>prompt</c> the conversation up to the reply, <c>chosen</c> and <c>rejected</c> one assistant message each.
+/// </summary>
 public sealed record DpoRow
 {
     public required IReadOnlyList<MessageRow> Prompt { get; init; }
+    public required IReadOnlyList<MessageRow> Chosen { get; init; }
+    public required IReadOnlyList<MessageRow> Rejected { get; init; }
     public required string PromptId { get; init; }
+    public required double RewardChosen { get; init; }
+    public required double RewardRejected { get; init; }
+    public required double Margin { get; init; }
+    public required int Round { get; init; }
+
+    /// <summary>The same pair in TRL's standard format: the prompt as <paramref name="render"/> writes it, the replies' text.</summary>
+    public DpoTextRow ToText(Func<IReadOnlyList<MessageRow>, string> render) => new()
+    {
+        Prompt = render(Prompt),
+        Chosen = Chosen[^1].Content,
+        Rejected = Rejected[^1].Content,
+        PromptId = PromptId,
+        RewardChosen = RewardChosen,
+        RewardRejected = RewardRejected,
+        Margin = Margin,
+        Round = Round,
+    };
+}
+
+/// <summary>A DPO pair in TRL's standard (text) preference format (export --kind dpo --format-style text): plain strings.</summary>
+public sealed record DpoTextRow
+{
+    public required string Prompt { get; init; }
     public required string Chosen { get; init; }
     public required string Rejected { get; init; }
+    public required string PromptId { get; init; }
     public required double RewardChosen { get; init; }
     public required double RewardRejected { get; init; }
     public required double Margin { get; init; }
