@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using Flywheel.Llama;
 
 namespace Flywheel.Training;
@@ -28,21 +30,27 @@ public enum LoraTarget
 /// </summary>
 public sealed record LoraOptions
 {
+    [Description("The rank r of each adapter's update B·A.")]
+    [Range(1, int.MaxValue)]
     public int Rank { get; init; } = 8;
+
+    [Description("Scales the update by alpha / rank.")]
+    [Range(0d, double.MaxValue, MinimumIsExclusive = true)]
     public double Alpha { get; init; } = 16;
 
-    /// <summary>Dropout on the adapters' input, as PEFT's lora_dropout.</summary>
+    [Description("Dropout on the adapters' input, as PEFT's lora_dropout.")]
+    [Range(0d, 1d, MaximumIsExclusive = true)]
     public double Dropout { get; init; }
 
+    [Description("The projections adapted in every block: q, k, v, o (attention), gate, up, down (MLP).")]
     public IReadOnlyList<LoraTarget> Targets { get; init; } = Enum.GetValues<LoraTarget>();
 
     internal double Scale => Alpha / Rank;
 
     internal void Validate()
     {
-        if (Rank < 1) throw new ArgumentException($"LoRA rank must be ≥ 1, got {Rank}");
-        if (!(Alpha > 0) || !double.IsFinite(Alpha)) throw new ArgumentException($"LoRA alpha must be > 0, got {Alpha}");
-        if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) throw new ArgumentException($"LoRA dropout must be in [0, 1), got {Dropout}");
+        if (ValueRanges.Violations(this).FirstOrDefault() is { Property: { } property, Violation: { } violation })
+            throw new ArgumentException($"LoRA {property.Name.ToLowerInvariant()} {violation}");
         if (Targets is null || Targets.Count == 0) throw new ArgumentException("LoRA needs at least one target module (q, k, v, o, gate, up, down)");
         if (Targets.Distinct().Count() != Targets.Count) throw new ArgumentException($"LoRA targets name a module twice: {string.Join(", ", Targets)}");
     }

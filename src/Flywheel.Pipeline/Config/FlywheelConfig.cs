@@ -1,5 +1,7 @@
-using Flywheel.Training;
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
+using Flywheel.Training;
 
 namespace Flywheel.Pipeline.Config;
 
@@ -9,33 +11,49 @@ namespace Flywheel.Pipeline.Config;
 /// </summary>
 public sealed record FlywheelConfig
 {
+    [Description("The run's name: its folder is runs/<name> unless --run-dir says otherwise.")]
     public string Name { get; init; } = "run";
+
+    [Description("Rounds to run (--rounds overrides).")]
+    [Range(1, 1000)]
     public int Rounds { get; init; } = 6;
+
+    [Description("Seeds every random choice (sampling, shuffles, splits, initialisation): the same seed and inputs give the same run.")]
+    [Range(0d, double.MaxValue)]
     public ulong Seed { get; init; } = 1;
 
-    /// <summary>auto, cpu or cuda.</summary>
+    [Description("auto, cpu or cuda (--device overrides); auto takes CUDA when it is built in and a GPU is present.")]
     public string Device { get; init; } = "auto";
 
-    /// <summary>CPU threads; default: the cores free when the run starts.</summary>
+    [Description("CPU threads; null: the cores free when the run starts.")]
+    [Range(1, int.MaxValue)]
     public int? Threads { get; init; }
 
+    [Description("The starting policy and its chat template.")]
     public PolicyConfig Policy { get; init; } = new();
+
+    [Description("The prompts each round samples candidates for.")]
     public PromptsConfig Prompts { get; init; } = new();
 
-    /// <summary>
-    /// Held-out prompts with reference answers on which the starting and the final policy's pass@1 are measured;
-    /// null: measured on <see cref="Prompts"/>, which the rounds select from and so train on. Its system prompt defaults
-    /// to the prompts' one.
-    /// </summary>
+    [Description("Held-out prompts with reference answers on which the starting and the final policy's pass@1 are measured; null: measured on prompts, which the rounds select from and so train on. Its system prompt defaults to the prompts' one.")]
     public PromptsConfig? Evaluation { get; init; }
 
+    [Description("Where each round's preference pairs come from: datasets (path) or a verifier labelling the policy's own answers (annotator); at least one.")]
     public IReadOnlyList<PreferenceSourceConfig> Preferences { get; init; } = [];
+
+    [Description("How each round's reward model is initialised and trained.")]
     public RewardModelConfig RewardModel { get; init; } = new();
+
+    [Description("How candidates are sampled from the policy.")]
     public SamplingConfig Sampling { get; init; } = new();
+
+    [Description("Which scored candidates are kept.")]
     public SelectionConfig Selection { get; init; } = new();
+
+    [Description("Fine-tuning the policy on the kept rows.")]
     public SftConfig Sft { get; init; } = new();
 
-    /// <summary>A verifier for the prompts' reference answers (gsm8k, exact), for pass rates and annotation; null: none.</summary>
+    [Description("A verifier for the prompts' reference answers (gsm8k, exact), for pass rates and annotation; null: none.")]
     public string? Verifier { get; init; }
 
     /// <summary>
@@ -48,150 +66,202 @@ public sealed record FlywheelConfig
 
 public sealed record PolicyConfig
 {
-    /// <summary>The starting policy GGUF.</summary>
+    [Description("The starting policy GGUF (required).")]
     public string Model { get; init; } = "";
 
-    /// <summary>A built-in chat template name (chatml, llama3, …); default: the model's own.</summary>
+    [Description("A built-in chat template name (chatml, llama3, …); null: the model's own.")]
     public string? ChatTemplate { get; init; }
 }
 
 public sealed record PromptsConfig
 {
-    /// <summary>Prompts to sample K candidates for, each round (JSONL, .jsonl.gz or Parquet).</summary>
+    [Description("Prompts to sample K candidates for, each round (JSONL, .jsonl.gz or Parquet; required).")]
     public string Path { get; init; } = "";
 
-    /// <summary>Use only the first N prompts.</summary>
+    [Description("Use only the first N prompts; null: all.")]
+    [Range(1, int.MaxValue)]
     public int? Limit { get; init; }
 
+    [Description("Prepended to every prompt as a system message, unless the prompt starts with one; null: none.")]
     public string? SystemPrompt { get; init; }
 }
 
 public sealed record PreferenceSourceConfig
 {
-    /// <summary>A static dataset of pairs (JSONL, .jsonl.gz, Parquet); or null when <see cref="Annotator"/> is set.</summary>
+    [Description("A static dataset of pairs (JSONL, .jsonl.gz, Parquet); null when annotator is set.")]
     public string? Path { get; init; }
 
-    /// <summary>Rounds this source feeds (1-based); empty: every round.</summary>
+    [Description("Rounds this source feeds (1-based); empty: every round.")]
     public IReadOnlyList<int> Rounds { get; init; } = [];
 
-    /// <summary>Pairs labelled by a verifier on the current policy's candidates for these prompts.</summary>
+    [Description("Pairs labelled by a verifier on the current policy's candidates for these prompts; null when path is set.")]
     public AnnotatorConfig? Annotator { get; init; }
 
-    /// <summary>Use at most this many pairs of the source per round.</summary>
+    [Description("Use at most this many pairs of the source per round; null: all.")]
+    [Range(1, int.MaxValue)]
     public int? Limit { get; init; }
 }
 
 public sealed record AnnotatorConfig
 {
-    /// <summary>The verifier that labels candidates (gsm8k, exact).</summary>
+    [Description("The verifier that labels candidates (gsm8k, exact).")]
     public string Verifier { get; init; } = "exact";
 
-    /// <summary>Prompts to sample and label (kept apart from the prompts the reward model then selects on).</summary>
+    [Description("Prompts to sample and label (kept apart from the prompts the reward model then selects on; required).")]
     public string Prompts { get; init; } = "";
 
+    [Description("Use only the first N annotation prompts; null: all.")]
+    [Range(1, int.MaxValue)]
     public int? Limit { get; init; }
 
-    /// <summary>Candidates sampled per annotation prompt.</summary>
+    [Description("Candidates sampled per annotation prompt.")]
+    [Range(2, int.MaxValue)]
     public int K { get; init; } = 8;
 
-    /// <summary>Pairs made per prompt from its correct × incorrect candidates.</summary>
+    [Description("Pairs made per prompt from its correct × incorrect candidates.")]
+    [Range(1, int.MaxValue)]
     public int PairsPerPrompt { get; init; } = 2;
 
-    /// <summary>
-    /// When none of a prompt's candidates is correct, pair its reference answer (the prompt row's <c>answer</c>, e.g.
-    /// GSM8K's worked solution, when it passes the verifier itself) as chosen against the wrong ones — STaR's
-    /// rationalization — so that a weak policy still yields pairs.
-    /// </summary>
+    [Description("When none of a prompt's candidates is correct, pair its reference answer (the prompt row's answer, e.g. GSM8K's worked solution, when it passes the verifier itself) as chosen against the wrong ones — STaR's rationalization — so that a weak policy still yields pairs.")]
     public bool ReferenceWhenNoneCorrect { get; init; }
 }
 
 public sealed record RewardModelConfig
 {
-    /// <summary>"policy" (the round's policy, as Llama 3 and InstructGPT do) or a GGUF path.</summary>
+    [Description("\"policy\" (the round's policy, as Llama 3 and InstructGPT do) or a GGUF path.")]
     public string Init { get; init; } = "policy";
 
+    [Description("Passes over the round's training pairs.")]
+    [Range(1, int.MaxValue)]
     public int Epochs { get; init; } = 2;
+
+    [Description("AdamW's peak learning rate.")]
+    [Range(0d, 1d, MinimumIsExclusive = true, MaximumIsExclusive = true)]
     public double LearningRate { get; init; } = 1e-4;
+
+    [Description("AdamW's decoupled weight decay.")]
+    [Range(0d, double.MaxValue)]
     public double WeightDecay { get; init; }
+
+    [Description("Pairs per optimizer step.")]
+    [Range(1, int.MaxValue)]
     public int BatchPairs { get; init; } = 16;
+
+    [Description("Tokens per sequence (prompt and reply) beyond which it is truncated.")]
+    [Range(8, int.MaxValue)]
     public int MaxLength { get; init; } = 256;
 
-    /// <summary>Fraction of pairs held out for evaluation.</summary>
+    [Description("Fraction of pairs held out for evaluation.")]
+    [Range(0d, 1d, MinimumIsExclusive = true, MaximumIsExclusive = true)]
     public double EvalFraction { get; init; } = 0.1;
 
-    /// <summary>all, head, last:N (the last N blocks and the head), or lora (adapters as $.reward_model.lora says, and the head).</summary>
+    [Description("all, head, last:N (the last N blocks, the final norm and the head), or lora (adapters as reward_model.lora says, and the head).")]
     public string Train { get; init; } = "all";
 
-    /// <summary>LoRA's rank, alpha, dropout and target projections, used when train is lora.</summary>
+    [Description("LoRA's rank, alpha, dropout and target projections, used when train is lora.")]
     public LoraOptions Lora { get; init; } = new();
 
-    /// <summary>A token (id or text, e.g. "&lt;|reserved_special_token_0|&gt;") appended to every sequence for the head to read; null: the last token.</summary>
+    [Description("A token (id or text, e.g. \"<|reserved_special_token_0|>\") appended to every sequence for the head to read; null: the last token.")]
     public string? RewardToken { get; init; }
 
-    /// <summary>bradley_terry or focal.</summary>
+    [Description("bradley_terry or focal.")]
     public string Loss { get; init; } = "bradley_terry";
 
+    [Description("Weight of a penalty on (chosen reward + rejected reward)², as TRL's center_rewards_coefficient, keeping rewards centred on 0; 0: none.")]
+    [Range(0d, double.MaxValue)]
     public double CenterRewardsCoefficient { get; init; }
 
-    /// <summary>Training steps between checkpoints: a killed run loses at most these.</summary>
+    [Description("Training steps between checkpoints: a killed run loses at most these.")]
+    [Range(1, int.MaxValue)]
     public int CheckpointEverySteps { get; init; } = 25;
 }
 
 public sealed record SamplingConfig
 {
+    [Description("Candidates sampled per prompt.")]
+    [Range(1, int.MaxValue)]
     public int K { get; init; } = 8;
+
+    [Description("Sampling temperature; 0: greedy.")]
+    [Range(0d, double.MaxValue)]
     public float Temperature { get; init; } = 0.8f;
+
+    [Description("Sample among the K most likely tokens; 0: all.")]
+    [Range(0, int.MaxValue)]
     public int TopK { get; init; } = 40;
+
+    [Description("Nucleus sampling: the smallest set of tokens whose probability reaches P; 1: all.")]
+    [Range(0d, 1d, MinimumIsExclusive = true)]
     public float TopP { get; init; } = 0.95f;
+
+    [Description("Drop tokens less likely than min_p × the most likely one's probability; 0: none.")]
+    [Range(0d, 1d, MaximumIsExclusive = true)]
     public float MinP { get; init; } = 0.05f;
+
+    [Description("Tokens generated per candidate at most.")]
+    [Range(1, int.MaxValue)]
     public int MaxNewTokens { get; init; } = 128;
+
+    [Description("Strings that end a candidate where they appear; the text is cut before the stop string.")]
     public IReadOnlyList<string> Stop { get; init; } = [];
 
-    /// <summary>Sequences decoded together.</summary>
+    [Description("Sequences decoded together (at least k).")]
+    [Range(1, 256)]
     public int Sequences { get; init; } = 64;
 
-    /// <summary>Prompts per part file: a crash loses at most the parts in flight.</summary>
+    [Description("Prompts per part file: a crash loses at most the parts in flight.")]
+    [Range(1, int.MaxValue)]
     public int PartSize { get; init; } = 64;
 
-    /// <summary>
-    /// Memory (GiB) the sampler's KV cache may take: sequences × (longest prompt + max_new_tokens) × the model's KV per
-    /// token, checked before round 1; null: half the machine's memory.
-    /// </summary>
+    [Description("Memory (GiB) the sampler's KV cache may take: sequences × (longest prompt + max_new_tokens) × the model's KV per token, checked before round 1; null: half the machine's memory.")]
+    [Range(0d, double.MaxValue, MinimumIsExclusive = true)]
     public double? KvMemoryGib { get; init; }
 }
 
 public sealed record SelectionConfig
 {
-    /// <summary>Candidates kept per prompt, best reward first.</summary>
+    [Description("Candidates kept per prompt, best reward first (at most sampling.k).")]
+    [Range(1, int.MaxValue)]
     public int TopN { get; init; } = 1;
 
-    /// <summary>Keep only candidates whose reward is at least this.</summary>
+    [Description("Keep only candidates whose reward is at least this; null: no floor.")]
     public double? MinReward { get; init; }
 
-    /// <summary>Drop a prompt's candidates whose completion text repeats a better-ranked one.</summary>
+    [Description("Drop a prompt's candidates whose completion text repeats a better-ranked one.")]
     public bool Dedupe { get; init; } = true;
 
-    /// <summary>Llama 3's filter: keep only candidates in the top quartile of all of the round's rewards.</summary>
+    [Description("Llama 3's filter: keep only candidates in the top quartile of all of the round's rewards.")]
     public bool TopQuartile { get; init; }
 }
 
 public sealed record SftConfig
 {
-    /// <summary>Train the policy on the round's kept rows, giving the next round's policy.</summary>
+    [Description("Train the policy on the round's kept rows, giving the next round's policy.")]
     public bool Enabled { get; init; } = true;
 
+    [Description("Passes over the round's kept rows.")]
+    [Range(1, int.MaxValue)]
     public int Epochs { get; init; } = 1;
+
+    [Description("AdamW's peak learning rate.")]
+    [Range(0d, 1d, MinimumIsExclusive = true, MaximumIsExclusive = true)]
     public double LearningRate { get; init; } = 1e-4;
 
-    /// <summary>all, or lora (adapters as $.sft.lora says, merged into the exported policy).</summary>
+    [Description("all, or lora (adapters as sft.lora says, merged into the exported policy).")]
     public string Train { get; init; } = "all";
 
-    /// <summary>LoRA's rank, alpha, dropout and target projections, used when train is lora.</summary>
+    [Description("LoRA's rank, alpha, dropout and target projections, used when train is lora.")]
     public LoraOptions Lora { get; init; } = new();
 
+    [Description("Sequences per optimizer step.")]
+    [Range(1, int.MaxValue)]
     public int BatchSequences { get; init; } = 16;
+
+    [Description("Tokens per sequence (prompt and reply) beyond which it is truncated.")]
+    [Range(8, int.MaxValue)]
     public int MaxLength { get; init; } = 256;
 
-    /// <summary>Training steps between checkpoints: a killed run loses at most these.</summary>
+    [Description("Training steps between checkpoints: a killed run loses at most these.")]
+    [Range(1, int.MaxValue)]
     public int CheckpointEverySteps { get; init; } = 25;
 }
