@@ -133,7 +133,7 @@ public static class FlywheelRunner
             {
                 store.SetStage(round, Stage.Sft, StageState.Skipped);
             }
-            Reports.RunReport.Write(store.Manifest, ReportPath(store));
+            await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
         }
 
         if (verifier is not null && store.Manifest.Rounds.Count > 0)
@@ -152,7 +152,7 @@ public static class FlywheelRunner
                 double final = await EvaluationStage.PassAt1Async(store, config, prompts, last, verifier, threads, checks.LongestPrompt, rejects, options.Progress, cancellationToken);
                 store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy, m.PassAt1Prompts) = (final, store.ToRecorded(last), store.ToRecorded(prompts.Path)));
             }
-            Reports.RunReport.Write(store.Manifest, ReportPath(store));
+            await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
         }
     }
 
@@ -256,6 +256,7 @@ public static class FlywheelRunner
         if (ctx.Store.StageState(ctx.Round, stage) is StageState.Done or StageState.Skipped) return;
         ctx.Store.SetStage(ctx.Round, stage, StageState.Running);
         ctx.Report(stage, 0, null, "started");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Func<RoundMetrics, RoundMetrics> metrics;
         try
         {
@@ -271,7 +272,11 @@ public static class FlywheelRunner
             ctx.Store.SetStage(ctx.Round, stage, StageState.Failed);
             throw new StageFailedException(ctx.Round, stage, e);
         }
-        ctx.Store.SetStage(ctx.Round, stage, StageState.Done, metrics, update);
+        ctx.Store.SetStage(ctx.Round, stage, StageState.Done, metrics, r =>
+        {
+            update?.Invoke(r);
+            r.StageSeconds[stage] = clock.Elapsed.TotalSeconds;
+        });
         ctx.Report(stage, 1, 1, "done");
     }
 }

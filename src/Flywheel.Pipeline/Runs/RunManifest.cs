@@ -102,6 +102,9 @@ public sealed class RoundRecord
     /// <summary>The reward model trained this round (a GGUF path relative to the run's folder).</summary>
     public string? RewardModel { get; set; }
 
+    /// <summary>Seconds each stage took when it last ran to the end (sample includes score: they are one streaming pass).</summary>
+    public Dictionary<string, double> StageSeconds { get; set; } = [];
+
     [JsonIgnore] public bool IsDone => Stages.Values.All(s => s is StageState.Done or StageState.Skipped);
 }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Flywheel.Pipeline.Config;
+using Flywheel.Pipeline.Reports;
 using Flywheel.Pipeline.Runs;
 using Flywheel.Training.RewardModel;
 using Flywheel.Training;
@@ -50,13 +51,19 @@ internal static class TrainRewardModelStage
         };
         var progress = new Progress<TrainingProgress>(p =>
             ctx.Report(Stage.TrainRm, p.Step, p.TotalSteps, $"loss {p.Loss:F4}" + (p.Accuracy is double a ? $", accuracy {a:P1}" : ""), p.TokensPerSecond));
+        // The report's loss and accuracy curves and held-out reward histograms; a resumed training continues the log.
+        string rmDirectory = Path.GetDirectoryName(ctx.RewardModelPath)!;
+        using var log = new RewardModelLog.Writer(rmDirectory, fresh: !Directory.Exists(options.CheckpointDirectory), progress);
         var result = ctx.Resilience.Training.Execute(token =>
         {
             using var trainer = new RewardModelTrainer(backbone, options);
-            var r = trainer.Train(train, eval, progress, token);
+            var r = trainer.Train(train, eval, log, token);
             trainer.Export(ctx.RewardModelPath, $"{ctx.Config.Name} reward model, round {ctx.Round}");
+            var rewards = trainer.Score([.. eval.SelectMany(p => new[] { new RewardQuery(p.Prompt, p.Chosen), new RewardQuery(p.Prompt, p.Rejected) })], token);
+            RewardModelLog.WriteHeldOut(rmDirectory, [.. Enumerable.Range(0, eval.Count).Select(i => new HeldOutPairRewards(rewards[2 * i], rewards[2 * i + 1]))]);
             return r;
         }, ct);
+        log.WriteEvaluations(result.Evaluations);
         if (Directory.Exists(options.CheckpointDirectory)) Directory.Delete(options.CheckpointDirectory, recursive: true);
         if (result.TruncatedPairs > 0) ctx.Log($"round {ctx.Round}: {result.TruncatedPairs} pairs were longer than {rm.MaxLength} tokens and were truncated");
         return (result.Evaluations[^1].Accuracy, result.TruncatedPairs);

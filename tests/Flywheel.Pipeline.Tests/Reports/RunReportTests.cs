@@ -24,9 +24,9 @@ public class RunReportTests
     }
 
     [Fact]
-    public void The_report_is_self_contained_html_with_a_row_and_a_plot_point_per_round()
+    public async Task The_report_is_self_contained_html_with_a_row_and_a_plot_point_per_round()
     {
-        string html = RunReport.Render(Manifest());
+        string html = await RunReport.RenderAsync(Manifest(), runDirectory: null);
         Assert.Contains("<title>Flywheel run demo &lt;x&gt;</title>", html);
         Assert.Contains("Policy pass@1 on held-out.jsonl: starting policy 40.0 % → final policy <b>61.0 %</b>", html);
         Assert.Contains("<td>2</td><td>done</td><td>200</td><td>94.0 %</td>", html);
@@ -39,19 +39,21 @@ public class RunReportTests
             int end = html.IndexOf("</svg>", start, StringComparison.Ordinal) + 6;
             var svg = XElement.Parse(html[start..end]);
             var circles = svg.Elements().Where(e => e.Name.LocalName == "circle").ToList();
+            Assert.All(svg.Elements().Where(e => e.Name.LocalName == "polyline"), l => Assert.Equal("2", l.Attribute("data-points")!.Value));
             Assert.Equal(0, circles.Count % 2);
             Assert.NotEmpty(circles);
             plots++;
             start = end;
         }
         Assert.Equal(4, plots);
+        Assert.Contains("No stage timings recorded yet", html);
     }
 
     [Fact]
-    public void Write_replaces_the_file_atomically()
+    public async Task Write_replaces_the_file_atomically()
     {
         string path = Path.Combine(Directory.CreateTempSubdirectory("flywheel-report-").FullName, "report.html");
-        RunReport.Write(Manifest(), path);
+        await RunReport.WriteAsync(Manifest(), path);
         Assert.StartsWith("<!DOCTYPE html>", File.ReadAllText(path));
         Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
     }
