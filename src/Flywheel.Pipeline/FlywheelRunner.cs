@@ -134,6 +134,7 @@ public static class FlywheelRunner
                 store.SetStage(round, Stage.Sft, StageState.Skipped);
             }
             await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
+            await Reports.TensorBoardLog.WriteRoundsAsync(store.Manifest, store.Directory, cancellationToken);
         }
 
         if (verifier is not null && store.Manifest.Rounds.Count > 0)
@@ -153,6 +154,7 @@ public static class FlywheelRunner
                 store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy, m.PassAt1Prompts) = (final, store.ToRecorded(last), store.ToRecorded(prompts.Path)));
             }
             await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
+            await Reports.TensorBoardLog.WriteRoundsAsync(store.Manifest, store.Directory, cancellationToken);
         }
     }
 

@@ -58,11 +58,12 @@ internal static class RewardModelLog
             _next.Report(value);
         }
 
-        /// <summary>Appends the held-out evaluations, each at the last step of its epoch.</summary>
-        public void WriteEvaluations(IEnumerable<RewardEvaluation> evaluations)
+        /// <summary>Appends the held-out evaluations, each at the last step of its epoch; returns them as written.</summary>
+        public IReadOnlyList<RewardModelEvaluation> WriteEvaluations(IEnumerable<RewardEvaluation> evaluations)
         {
-            foreach (var e in evaluations)
-                _writer.WriteLine(JsonSerializer.Serialize(new Line(null, new RewardModelEvaluation(e.Epoch, _lastStepOfEpoch.GetValueOrDefault(e.Epoch), e.Accuracy, e.MeanMargin)), Json));
+            var written = evaluations.Select(e => new RewardModelEvaluation(e.Epoch, _lastStepOfEpoch.GetValueOrDefault(e.Epoch), e.Accuracy, e.MeanMargin)).ToList();
+            foreach (var e in written) _writer.WriteLine(JsonSerializer.Serialize(new Line(null, e), Json));
+            return written;
         }
 
         public void Dispose() => _writer.Dispose();

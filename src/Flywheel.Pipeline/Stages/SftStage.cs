@@ -36,7 +36,8 @@ internal static class SftStage
             CheckpointDirectory = Path.Combine(ctx.Directory, "sft-checkpoints"),
             Template = ctx.Config.Policy.NamedTemplate(),
         };
-        var progress = new Progress<TrainingProgress>(p => ctx.Report(Stage.Sft, p.Step, p.TotalSteps, $"loss {p.Loss:F4}", p.TokensPerSecond));
+        var progress = new Reports.TensorBoardLog.Steps(ctx.Store.Directory, ctx.Round, "sft", fresh: !Directory.Exists(options.CheckpointDirectory),
+            new Progress<TrainingProgress>(p => ctx.Report(Stage.Sft, p.Step, p.TotalSteps, $"loss {p.Loss:F4}", p.TokensPerSecond)));
         ctx.Resilience.Training.Execute(token =>
         {
             using var trainer = new SftTrainer(ctx.PolicyPath, options);

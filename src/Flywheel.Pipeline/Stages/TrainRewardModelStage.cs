@@ -53,17 +53,18 @@ internal static class TrainRewardModelStage
             ctx.Report(Stage.TrainRm, p.Step, p.TotalSteps, $"loss {p.Loss:F4}" + (p.Accuracy is double a ? $", accuracy {a:P1}" : ""), p.TokensPerSecond));
         // The report's loss and accuracy curves and held-out reward histograms; a resumed training continues the log.
         string rmDirectory = Path.GetDirectoryName(ctx.RewardModelPath)!;
-        using var log = new RewardModelLog.Writer(rmDirectory, fresh: !Directory.Exists(options.CheckpointDirectory), progress);
+        bool fresh = !Directory.Exists(options.CheckpointDirectory);
+        var tensorBoard = new TensorBoardLog.Steps(ctx.Store.Directory, ctx.Round, "reward_model", fresh, progress);
+        using var log = new RewardModelLog.Writer(rmDirectory, fresh, tensorBoard);
         var result = ctx.Resilience.Training.Execute(token =>
         {
             using var trainer = new RewardModelTrainer(backbone, options);
             var r = trainer.Train(train, eval, log, token);
             trainer.Export(ctx.RewardModelPath, $"{ctx.Config.Name} reward model, round {ctx.Round}");
-            var rewards = trainer.Score([.. eval.SelectMany(p => new[] { new RewardQuery(p.Prompt, p.Chosen), new RewardQuery(p.Prompt, p.Rejected) })], token);
-            RewardModelLog.WriteHeldOut(rmDirectory, [.. Enumerable.Range(0, eval.Count).Select(i => new HeldOutPairRewards(rewards[2 * i], rewards[2 * i + 1]))]);
+            RewardModelLog.WriteHeldOut(rmDirectory, [.. trainer.EvaluationRewards.Select(r => new HeldOutPairRewards(r.Chosen, r.Rejected))]);
             return r;
         }, ct);
-        log.WriteEvaluations(result.Evaluations);
+        foreach (var evaluation in log.WriteEvaluations(result.Evaluations)) tensorBoard.HeldOut(evaluation);
         if (Directory.Exists(options.CheckpointDirectory)) Directory.Delete(options.CheckpointDirectory, recursive: true);
         if (result.TruncatedPairs > 0) ctx.Log($"round {ctx.Round}: {result.TruncatedPairs} pairs were longer than {rm.MaxLength} tokens and were truncated");
         return (result.Evaluations[^1].Accuracy, result.TruncatedPairs);

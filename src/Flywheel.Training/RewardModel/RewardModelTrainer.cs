@@ -47,6 +47,9 @@ public sealed class RewardModelTrainer : IDisposable
     /// <summary>The reward statistics of the last evaluation (or of the training pairs), used to normalise scores.</summary>
     public RewardStatistics? Statistics { get; private set; }
 
+    /// <summary>The trained model's rewards of each evaluation pair given to <see cref="Train"/>, in their order (empty without any).</summary>
+    public IReadOnlyList<(float Chosen, float Rejected)> EvaluationRewards { get; private set; } = [];
+
     /// <summary>
     /// Trains on <paramref name="pairs"/>, evaluating on <paramref name="evaluationPairs"/> after each epoch. With a
     /// checkpoint directory in the options, a run that stopped continues where its last checkpoint left off.
@@ -64,6 +67,12 @@ public sealed class RewardModelTrainer : IDisposable
         var last = task.Evaluations.Count > 0 ? task.Evaluations[^1] : Evaluate(encoded, -1, cancellationToken);
         var stats = new RewardStatistics(last.RewardMean, last.RewardStd);
         Statistics = stats;
+        // The sequences are encoded already: one more forward pass, nothing rendered or tokenized again.
+        if (evaluation is not null)
+        {
+            var rewards = PairRewards(evaluation, cancellationToken);
+            EvaluationRewards = [.. Enumerable.Range(0, evaluation.Count).Select(i => (rewards[i], rewards[evaluation.Count + i]))];
+        }
         return new RewardTrainingResult(result.Losses, task.Evaluations, stats, encoded.Count(e => e.Truncated), result.Resumed);
     }
 
@@ -127,7 +136,7 @@ public sealed class RewardModelTrainer : IDisposable
 
     private RewardEvaluation Evaluate(List<EncodedExample> pairs, int epoch, CancellationToken cancellationToken)
     {
-        var rewards = Rewards([.. pairs.Select(p => p.Sequence(0)), .. pairs.Select(p => p.Sequence(1))], cancellationToken);
+        var rewards = PairRewards(pairs, cancellationToken);
         int n = pairs.Count, correct = 0;
         double margin = 0;
         for (int i = 0; i < n; i++)
@@ -139,6 +148,10 @@ public sealed class RewardModelTrainer : IDisposable
         double std = Math.Sqrt(rewards.Average(r => (r - mean) * (r - mean)));
         return new RewardEvaluation(epoch + 1, n, (double)correct / n, margin / n, mean, std);
     }
+
+    /// <summary>The rewards of every pair's chosen reply, then of every pair's rejected one.</summary>
+    private float[] PairRewards(List<EncodedExample> pairs, CancellationToken cancellationToken) =>
+        Rewards([.. pairs.Select(p => p.Sequence(0)), .. pairs.Select(p => p.Sequence(1))], cancellationToken);
 
     private float[] Rewards(List<int[]> sequences, CancellationToken cancellationToken) =>
         RewardReadout.Score(_session.Model, _session.Extra(HeadWeight), _session.Extra(HeadBias), sequences, _options.TokensPerBatch, cancellationToken);
