@@ -105,7 +105,7 @@ public sealed class RunStore : IDisposable
     public static RunStore Open(string directory)
     {
         string path = ManifestPathOf(directory);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no run here (run.json not found)", path);
+        if (!File.Exists(path)) throw new InputException($"{path}: no run here (run.json not found)");
         RunManifest? manifest;
         try
         {
@@ -190,7 +190,7 @@ public sealed class RunStore : IDisposable
         lock (_gate)
         {
             if (round < 1 || round > Math.Max(Manifest.Rounds.Count, 1))
-                throw new ArgumentException($"round {round} does not exist in this run (it has {Manifest.Rounds.Count} rounds)");
+                throw new InputException($"round {round} does not exist in this run (it has {Manifest.Rounds.Count} rounds)");
             for (int r = Manifest.Rounds.Count; r > round; r--)
             {
                 string dir = RoundDirectory(r);
