@@ -1,3 +1,5 @@
+using Flywheel.Files;
+
 namespace Flywheel.Pipeline.Runs;
 
 /// <summary>A run folder is in use by another process (or another store in this one).</summary>

@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;

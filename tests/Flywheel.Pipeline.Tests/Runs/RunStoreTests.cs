@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Runs;
 
