@@ -49,6 +49,8 @@ public static class FlywheelRunner
         LlamaBackend.Initialize(new BackendOptions { Device = device });
         var log = options.Log ?? (_ => { });
         var resilience = new ResiliencePipelines(log, options.Resilience);
+        if (store.ForcedRedo is { } redo)
+            log($"the config changed ({string.Join(", ", store.ForcedChanges.Take(5))}): redoing from round 1, stage {redo}");
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
         bool roundsLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone);
         // A run extended (or shortened) since has another last policy, so the figure of the old one no longer holds.
