@@ -58,6 +58,7 @@ internal static class FlywheelCli
     private static string Describe(Exception e) => e switch
     {
         StageFailedException s => $"round {s.Round}, stage {s.Stage}: {Describe(s.InnerException!)}",
+        ItemFailedException i => $"{i.Item}: {Describe(i.InnerException!)}",
         IOException or LlamaException or Training.TrainingDivergedException or Training.Torch.TrainingBackendException or InputException => OneLine(e.Message),
         _ => $"{e.GetType().Name}: {OneLine(e.Message)}",
     };

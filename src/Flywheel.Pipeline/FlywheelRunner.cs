@@ -26,14 +26,6 @@ public sealed record RunOptions
     public ResilienceOptions Resilience { get; init; } = new();
 }
 
-/// <summary>A stage failed: names the round, the stage and the cause (the inner exception).</summary>
-public sealed class StageFailedException(int round, string stage, Exception inner)
-    : Exception($"round {round}, stage {stage}: {inner.Message}", inner)
-{
-    public int Round { get; } = round;
-    public string Stage { get; } = stage;
-}
-
 /// <summary>
 /// Runs a flywheel: every round's stages in order, skipping what run.json says is done, so running it again after a
 /// crash or Ctrl-C continues where it stopped. Finally measures the last policy's pass@1 where a verifier exists.

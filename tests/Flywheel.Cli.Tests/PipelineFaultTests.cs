@@ -37,8 +37,12 @@ public class PipelineFaultTests
     {
         string run = await CompletedRoundAsync();
         var ctx = await Round1Async(run, new ResiliencePipelines(_ => { }), new FailingVerifier(failOnCall: 10));
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => SampleScoreStage.RunAsync(ctx, CancellationToken.None).WaitAsync(HangGuard));
-        Assert.Equal(FailingVerifier.Message, e.Message);
+        var e = await Assert.ThrowsAsync<ItemFailedException>(() => SampleScoreStage.RunAsync(ctx, CancellationToken.None).WaitAsync(HangGuard));
+        Assert.Equal(FailingVerifier.Message, Assert.IsType<InvalidOperationException>(e.InnerException).Message);
+        // The prompt being judged (prompts finish in any order): its id and its place in the file, which agree (p0 is #1).
+        var named = System.Text.RegularExpressions.Regex.Match(e.Item, @"^prompt p(\d+) \(#(\d+) of prompts\.jsonl\)$");
+        Assert.True(named.Success, e.Item);
+        Assert.Equal(int.Parse(named.Groups[1].Value) + 1, int.Parse(named.Groups[2].Value));
     }
 
     [Fact]

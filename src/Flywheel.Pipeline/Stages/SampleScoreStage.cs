@@ -52,7 +52,8 @@ internal static class SampleScoreStage
         // for, before the scorer and the sampler they use are disposed; when a block faults, everything else must stop.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = stop.Token };
-        var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x =>
+        string promptsFile = Path.GetFileName(config.Prompts.Path);
+        var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x => Attributed(x.Item, promptsFile, () =>
         {
             scoreTime.Start();
             var prompt = x.Item.Prompt;
@@ -83,7 +84,7 @@ internal static class SampleScoreStage
             }).ToArray();
             scoreTime.Stop();
             return rows;
-        }, options);
+        }), options);
         // Prompts that finished ahead of their turn wait here until the part they belong to can be written in order.
         var pending = new SortedDictionary<int, CandidateRow[]>();
         var ready = new List<CandidateRow[]>();
@@ -160,6 +161,19 @@ internal static class SampleScoreStage
             await cancelOnFault;
         }
         return new StageTimes(sampler.BusyTime, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
+    }
+
+    /// <summary>Runs one prompt's work; a failure that is not bad input names the prompt, so the run's one line says which.</summary>
+    private static T Attributed<T>(PromptItem item, string file, Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not InputException)
+        {
+            throw new ItemFailedException($"prompt {item.Prompt.Id} (#{item.Index + 1} of {file})", e);
+        }
     }
 
     internal static List<string> PartFiles(RoundContext ctx) => System.IO.Directory.Exists(ctx.PartsDirectory)
