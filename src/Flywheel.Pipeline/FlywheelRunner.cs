@@ -22,8 +22,8 @@ public sealed record RunOptions
     /// <summary>Bad dataset rows go to rejects files in the round's folder, counted in the metrics, instead of stopping the run.</summary>
     public bool SkipBad { get; init; }
 
-    /// <summary>Retries and the timeout of single model-backend calls.</summary>
-    public ResilienceOptions Resilience { get; init; } = new();
+    /// <summary>Retries and the timeout of single model-backend calls; null: the config's ($.resilience).</summary>
+    public ResilienceOptions? Resilience { get; init; }
 }
 
 /// <summary>
@@ -40,7 +40,7 @@ public static class FlywheelRunner
         var device = ParseDevice(options.Device ?? config.Device);
         LlamaBackend.Initialize(new BackendOptions { Device = device });
         var log = options.Log ?? (_ => { });
-        var resilience = new ResiliencePipelines(log, options.Resilience);
+        var resilience = new ResiliencePipelines(log, options.Resilience ?? config.Resilience.ToOptions());
         if (store.ForcedRedo is { } redo)
             log($"the config changed ({string.Join(", ", store.ForcedChanges.Take(5))}): redoing from round 1, stage {redo}");
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;

@@ -122,6 +122,10 @@ public static class ConfigLoader
         Check(c.Sft.LearningRate is > 0 and < 1, "$.sft.learning_rate", "must be in (0, 1)");
         Check(c.Sft.BatchSequences >= 1, "$.sft.batch_sequences", "must be ≥ 1");
         Check(c.Sft.MaxLength >= 8, "$.sft.max_length", "must be ≥ 8");
+        // Polly's bounds: more than 10 ms and less than a day.
+        Check(c.Resilience.BackendTimeoutSeconds is > 0.01 and < 86400, "$.resilience.backend_timeout_seconds", $"must be more than 0.01 and less than 86400, got {c.Resilience.BackendTimeoutSeconds}");
+        Check(c.Resilience.Retries >= 1, "$.resilience.retries", $"must be ≥ 1, got {c.Resilience.Retries}");
+        Check(c.Resilience.RetryDelaySeconds is >= 0 and <= 86400, "$.resilience.retry_delay_seconds", $"must be 0 to 86400, got {c.Resilience.RetryDelaySeconds}");
         return errors;
     }
 

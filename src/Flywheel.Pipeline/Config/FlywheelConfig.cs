@@ -34,6 +34,7 @@ public sealed record FlywheelConfig
     public SamplingConfig Sampling { get; init; } = new();
     public SelectionConfig Selection { get; init; } = new();
     public SftConfig Sft { get; init; } = new();
+    public ResilienceConfig Resilience { get; init; } = new();
 
     /// <summary>A verifier for the prompts' reference answers (gsm8k, exact), for pass rates and annotation; null: none.</summary>
     public string? Verifier { get; init; }

@@ -160,7 +160,8 @@ public sealed class RunStore : IDisposable
     private static string HashOf(FlywheelConfig config) => ConfigLoader.Hash(WithoutBudgets(config) with { Rounds = 0 });
 
     // A memory budget changes no row: a run stopped for it continues with a larger one as the same run.
-    private static FlywheelConfig WithoutBudgets(FlywheelConfig c) => c with { Sampling = c.Sampling with { KvMemoryGib = null } };
+    // Nor do retries and timeouts.
+    private static FlywheelConfig WithoutBudgets(FlywheelConfig c) => c with { Sampling = c.Sampling with { KvMemoryGib = null }, Resilience = new() };
 
     public string RoundDirectory(int round) => Path.Combine(Directory, string.Create(CultureInfo.InvariantCulture, $"round-{round:000}"));
 

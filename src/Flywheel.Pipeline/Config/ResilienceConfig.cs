@@ -1,0 +1,24 @@
+using System.ComponentModel;
+using Flywheel.Pipeline.Resilience;
+
+namespace Flywheel.Pipeline.Config;
+
+/// <summary>Retries and the timeout of single calls that can fail transiently or hang; none of it changes a row, so it is not part of the run's identity.</summary>
+public sealed record ResilienceConfig
+{
+    [Description("Seconds one model-backend call (scoring one prompt's candidates) may take before it is abandoned and retried; trainings have no timeout, they take as long as they take.")]
+    public double BackendTimeoutSeconds { get; init; } = 1800;
+
+    [Description("Retries after a failed backend call or file operation, with jittered exponential backoff.")]
+    public int Retries { get; init; } = 3;
+
+    [Description("Seconds before the first retry; each retry after waits about twice as long.")]
+    public double RetryDelaySeconds { get; init; } = 0.2;
+
+    internal ResilienceOptions ToOptions() => new()
+    {
+        BackendTimeout = TimeSpan.FromSeconds(BackendTimeoutSeconds),
+        Retries = Retries,
+        RetryDelay = TimeSpan.FromSeconds(RetryDelaySeconds),
+    };
+}
