@@ -107,15 +107,15 @@ public static class FlywheelRunner
             }
             await RunStageAsync(ctx, Stage.Select, async ct =>
             {
-                var metrics = await SelectWriteStage.SelectAsync(ctx, store.Manifest.Round(round).Metrics, ct);
+                var metrics = await SelectStage.RunAsync(ctx, store.Manifest.Round(round).Metrics, ct);
                 return _ => metrics;
             }, cancellationToken);
             await RunStageAsync(ctx, Stage.Write, async ct =>
             {
-                await SelectWriteStage.WriteAsync(ctx, ct);
+                await WriteStage.RunAsync(ctx, ct);
                 return m => m;
             }, cancellationToken);
-            SelectWriteStage.RemoveParts(ctx);
+            PartFiles.Remove(ctx);
             if (config.Sft.Enabled)
             {
                 await RunStageAsync(ctx, Stage.Sft, async ct =>

@@ -26,8 +26,8 @@ internal static class SampleScoreStage
     {
         var config = ctx.Config;
         System.IO.Directory.CreateDirectory(ctx.PartsDirectory);
-        int done = await DonePromptCountAsync(ctx, ct);
-        int partNumber = PartFiles(ctx).Count;
+        int done = await PartFiles.DonePromptCountAsync(ctx, ct);
+        int partNumber = PartFiles.List(ctx).Count;
         if (done > 0) ctx.Log($"round {ctx.Round}: {done} prompts already sampled and scored; continuing");
 
         int samplerThreads = ctx.Threads > 1 ? ctx.Threads - 1 : 1;
@@ -173,38 +173,6 @@ internal static class SampleScoreStage
         catch (Exception e) when (e is not OperationCanceledException and not InputException)
         {
             throw new ItemFailedException($"prompt {item.Prompt.Id} (#{item.Index + 1} of {file})", e);
-        }
-    }
-
-    internal static List<string> PartFiles(RoundContext ctx) => System.IO.Directory.Exists(ctx.PartsDirectory)
-        ? System.IO.Directory.GetFiles(ctx.PartsDirectory, "part-*.parquet").Order(StringComparer.Ordinal).ToList()
-        : [];
-
-    /// <summary>How many prompts, from the start of the prompts file, the part files already hold.</summary>
-    internal static async Task<int> DonePromptCountAsync(RoundContext ctx, CancellationToken ct)
-    {
-        int done = 0;
-        var read = new ParquetReadOptions { Columns = ["prompt_index"] };
-        foreach (var part in PartFiles(ctx))
-        {
-            var indexes = new SortedSet<int>();
-            await using var reader = await ParquetReader.OpenAsync(part, ct);
-            await foreach (var row in reader.ReadRowsAsync(read, ct)) indexes.Add((int)row["prompt_index"]!);
-            if (indexes.Min != done || indexes.Max != done + indexes.Count - 1)
-                throw new InvalidDataException($"{part}: holds prompts {indexes.Min}–{indexes.Max}, expected a range starting at {done}");
-            done += indexes.Count;
-        }
-        return done;
-    }
-
-    /// <summary>Every prompt's candidates from the part files, one prompt at a time in prompt order (memory: one part).</summary>
-    internal static async IAsyncEnumerable<IReadOnlyList<CandidateRow>> ReadPromptsAsync(RoundContext ctx, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        foreach (var part in PartFiles(ctx))
-        {
-            var rows = new List<CandidateRow>();
-            await foreach (var row in ParquetSerializer.DeserializeAsync<CandidateRow>(part, RowFiles.Options(), ct)) rows.Add(row);
-            foreach (var prompt in rows.GroupBy(r => r.PromptIndex).OrderBy(g => g.Key)) yield return prompt.OrderBy(r => r.Candidate).ToList();
         }
     }
 }
