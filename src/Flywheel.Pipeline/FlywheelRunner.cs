@@ -22,16 +22,8 @@ public sealed record RunOptions
     /// <summary>Bad dataset rows go to rejects files in the round's folder, counted in the metrics, instead of stopping the run.</summary>
     public bool SkipBad { get; init; }
 
-    /// <summary>Retries and the timeout of single model-backend calls.</summary>
-    public ResilienceOptions Resilience { get; init; } = new();
-}
-
-/// <summary>A stage failed: names the round, the stage and the cause (the inner exception).</summary>
-public sealed class StageFailedException(int round, string stage, Exception inner)
-    : Exception($"round {round}, stage {stage}: {inner.Message}", inner)
-{
-    public int Round { get; } = round;
-    public string Stage { get; } = stage;
+    /// <summary>Retries and the timeout of single model-backend calls; null: the config's ($.resilience).</summary>
+    public ResilienceOptions? Resilience { get; init; }
 }
 
 /// <summary>
@@ -48,7 +40,9 @@ public static class FlywheelRunner
         var device = ParseDevice(options.Device ?? config.Device);
         LlamaBackend.Initialize(new BackendOptions { Device = device });
         var log = options.Log ?? (_ => { });
-        var resilience = new ResiliencePipelines(log, options.Resilience);
+        var resilience = new ResiliencePipelines(log, options.Resilience ?? config.Resilience.ToOptions());
+        if (store.ForcedRedo is { } redo)
+            log($"the config changed ({string.Join(", ", store.ForcedChanges.Take(5))}): redoing from round 1, stage {redo}");
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
         bool roundsLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone);
         // A run extended (or shortened) since has another last policy, so the figure of the old one no longer holds.
@@ -95,9 +89,9 @@ public static class FlywheelRunner
             }, cancellationToken, r => r.RewardModel = store.ToRecorded(ctx.RewardModelPath));
             if (store.StageState(round, Stage.Score) != StageState.Done)
             {
-                store.SetStage(round, Stage.Score, StageState.Running);
                 await RunStageAsync(ctx, Stage.Sample, async ct =>
                 {
+                    store.SetStage(round, Stage.Score, StageState.Running);
                     var times = await SampleScoreStage.RunAsync(ctx, ct);
                     log($"round {round}: sample {times.Sample.TotalSeconds:F1}s, score {times.Score.TotalSeconds:F1}s, write {times.Write.TotalSeconds:F1}s busy in {times.Wall.TotalSeconds:F1}s");
                     // A manifest from before the per-stage counts has only the total: gather's count until sampling first ran.
@@ -107,20 +101,21 @@ public static class FlywheelRunner
                         PromptsRejected = times.PromptsRejected,
                         RowsRejected = (m.PairsRejected ?? m.RowsRejected ?? 0) + times.PromptsRejected,
                     };
-                }, cancellationToken);
-                store.SetStage(round, Stage.Score, StageState.Done);
+                }, cancellationToken, r => r.Stages[Stage.Score] = StageState.Done);
+                // A run.json from before sample and score were recorded in one save can have sample done alone.
+                if (store.StageState(round, Stage.Score) != StageState.Done) store.SetStage(round, Stage.Score, StageState.Done);
             }
             await RunStageAsync(ctx, Stage.Select, async ct =>
             {
-                var metrics = await SelectWriteStage.SelectAsync(ctx, store.Manifest.Round(round).Metrics, ct);
+                var metrics = await SelectStage.RunAsync(ctx, store.Manifest.Round(round).Metrics, ct);
                 return _ => metrics;
             }, cancellationToken);
             await RunStageAsync(ctx, Stage.Write, async ct =>
             {
-                await SelectWriteStage.WriteAsync(ctx, ct);
+                await WriteStage.RunAsync(ctx, ct);
                 return m => m;
             }, cancellationToken);
-            SelectWriteStage.RemoveParts(ctx);
+            PartFiles.Remove(ctx);
             if (config.Sft.Enabled)
             {
                 await RunStageAsync(ctx, Stage.Sft, async ct =>
@@ -183,7 +178,7 @@ public static class FlywheelRunner
                 Log = _ => { },
             };
             if (MissingForRedo(ctx, stage) is { } missing)
-                throw new FileNotFoundException($"cannot redo round {round} from {stage}: {missing} is gone; redo from an earlier stage", missing);
+                throw new InputException($"cannot redo round {round} from {stage}: {missing} is gone; redo from an earlier stage");
             if (from <= Stage.IndexOf(Stage.Sample) && Directory.Exists(ctx.PartsDirectory)) Directory.Delete(ctx.PartsDirectory, recursive: true);
         }
         store.ResetFrom(round, stage);
@@ -259,26 +254,41 @@ public static class FlywheelRunner
         ctx.Store.SetStage(ctx.Round, stage, StageState.Running);
         ctx.Report(stage, 0, null, "started");
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        Func<RoundMetrics, RoundMetrics> metrics;
         try
         {
-            metrics = await run(ct);
+            var metrics = await run(ct);
+            ctx.Store.SetStage(ctx.Round, stage, StageState.Done, metrics, r =>
+            {
+                update?.Invoke(r);
+                r.StageSeconds[stage] = clock.Elapsed.TotalSeconds;
+            });
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            ctx.Store.SetStage(ctx.Round, stage, StageState.Pending);
+            TryRecord(ctx, stage, StageState.Pending);
             throw;
         }
         catch (Exception e)
         {
-            ctx.Store.SetStage(ctx.Round, stage, StageState.Failed);
+            TryRecord(ctx, stage, StageState.Failed);
             throw new StageFailedException(ctx.Round, stage, e);
         }
-        ctx.Store.SetStage(ctx.Round, stage, StageState.Done, metrics, r =>
-        {
-            update?.Invoke(r);
-            r.StageSeconds[stage] = clock.Elapsed.TotalSeconds;
-        });
         ctx.Report(stage, 1, 1, "done");
+    }
+
+    /// <summary>
+    /// Records how a stage ended where run.json can still be saved. On a full disk it cannot: run.json keeps the stage
+    /// running, which a resumed run redoes as after a kill, and the cause of the failure is what gets reported.
+    /// </summary>
+    private static void TryRecord(RoundContext ctx, string stage, string state)
+    {
+        try
+        {
+            ctx.Store.SetStage(ctx.Round, stage, state);
+        }
+        catch (IOException e)
+        {
+            ctx.Log($"round {ctx.Round}, stage {stage}: could not record it as {state} in run.json: {e.Message}");
+        }
     }
 }

@@ -29,7 +29,7 @@ internal static class ScoreCommand
         {
             var source = RewardModelSource.Resolve(parse.GetRequiredValue(model));
             string inPath = Path.GetFullPath(parse.GetRequiredValue(input));
-            if (!File.Exists(inPath)) throw new FileNotFoundException($"{inPath}: file not found", inPath);
+            if (!File.Exists(inPath)) throw new UsageException($"--in {inPath}: file not found");
             string? outPath = parse.GetValue(output) is { } o ? Path.GetFullPath(o) : null;
             var mode = outputMode.Read(parse);
             using var scorer = RewardScorer.Load(source.ModelPath, new RewardScorerOptions
@@ -87,7 +87,9 @@ internal static class ScoreCommand
             string full = Path.GetFullPath(path);
             string gguf = full.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? full : Path.Combine(full, "model.gguf");
             if (!File.Exists(gguf))
-                throw new FileNotFoundException($"{gguf}: reward model not found (--model takes a round's rm folder or a reward model's .gguf)", gguf);
+                throw new UsageException($"{gguf}: reward model not found (--model takes a round's rm folder or a reward model's .gguf)");
+            if (!File.Exists(Path.ChangeExtension(gguf, ".head.json")))
+                throw new UsageException($"{Path.ChangeExtension(gguf, ".head.json")}: reward head not found beside the model; is {Path.GetFileName(gguf)} a reward model?");
             // RUN_DIR/round-NNN/rm/model.gguf
             string? runDir = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(gguf)));
             if (runDir is null || !File.Exists(RunStore.ManifestPathOf(runDir))) return new(gguf, null, false, null);

@@ -53,6 +53,9 @@ public sealed record FlywheelConfig
     [Description("Fine-tuning the policy on the kept rows.")]
     public SftConfig Sft { get; init; } = new();
 
+    [Description("Timeouts and retries of model-backend calls and file operations; not part of the run's identity (changing them continues the run).")]
+    public ResilienceConfig Resilience { get; init; } = new();
+
     [Description("A verifier for the prompts' reference answers (gsm8k, exact), for pass rates and annotation; null: none.")]
     public string? Verifier { get; init; }
 

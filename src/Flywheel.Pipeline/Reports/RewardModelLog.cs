@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Flywheel.Files;
 using Flywheel.Pipeline.Config;
-using Flywheel.Pipeline.Runs;
 using Flywheel.Training;
 using Flywheel.Training.RewardModel;
 

@@ -50,7 +50,7 @@ internal static class RewardFileScoring
         ArgumentNullException.ThrowIfNull(scorer);
         ArgumentNullException.ThrowIfNull(options);
         if (options.BatchRows < 1) throw new ArgumentException($"batch rows must be ≥ 1, got {options.BatchRows}");
-        if (!File.Exists(options.InputPath)) throw new FileNotFoundException($"{options.InputPath}: file not found", options.InputPath);
+        if (!File.Exists(options.InputPath)) throw new InputException($"{options.InputPath}: file not found");
 
         string fileName = Path.GetFileName(options.InputPath);
         var parser = new ScoreRowParser();
@@ -70,7 +70,7 @@ internal static class RewardFileScoring
                 {
                     bool pairs = parser.Layout == ScoreRowLayout.Pair;
                     if (pairs && options.Threshold is not null)
-                        throw new ArgumentException($"--threshold gates replies, and {fileName} holds preference pairs (their accuracy is reported instead)");
+                        throw new InputException($"--threshold gates replies, and {fileName} holds preference pairs (their accuracy is reported instead)");
                     bool parquet = row is ParquetSourceRow;
                     if (parquet)
                     {

@@ -2,9 +2,9 @@ using System.IO.Compression;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Flywheel.Files;
 using Flywheel.Parquet;
 using Flywheel.Pipeline.Datasets;
-using Flywheel.Pipeline.Runs;
 
 namespace Flywheel.Pipeline.Scoring;
 
@@ -49,21 +49,19 @@ internal abstract class ScoredRowsWriter : IAsyncDisposable
     private sealed class JsonLines : ScoredRowsWriter
     {
         private static readonly JsonSerializerOptions Json = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-        private readonly string _path;
-        private readonly string _temp;
+        private readonly PendingFile _file;
         private readonly StreamWriter _writer;
-        private bool _completed;
-
         private readonly IReadOnlyList<string> _rewardColumns;
+        private bool _closed;
 
         public JsonLines(string path, IReadOnlyList<string> rewardColumns)
         {
-            _path = path;
+            _file = PendingFile.Create(path, asynchronous: true);
             _rewardColumns = rewardColumns;
-            _temp = AtomicFile.TempPathFor(path);
-            Stream stream = new FileStream(_temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-            if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) stream = new GZipStream(stream, CompressionLevel.Optimal);
-            _writer = new StreamWriter(stream);
+            // The writer owns the gzip stream, which leaves the file's stream to the pending file to commit.
+            _writer = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)
+                ? new StreamWriter(new GZipStream(_file.Stream, CompressionLevel.Optimal, leaveOpen: true))
+                : new StreamWriter(_file.Stream, leaveOpen: true);
         }
 
         public override async ValueTask WriteAsync(SourceRow row, JsonObject parsed, IReadOnlyList<double> rewards, CancellationToken ct)
@@ -74,16 +72,21 @@ internal abstract class ScoredRowsWriter : IAsyncDisposable
 
         public override async Task CompleteAsync(CancellationToken ct)
         {
-            await _writer.FlushAsync(ct);
+            _closed = true;
             await _writer.DisposeAsync();
-            File.Move(_temp, _path, overwrite: true);
-            _completed = true;
+            await _file.CommitAsync(ct);
         }
 
         public override async ValueTask DisposeAsync()
         {
-            await _writer.DisposeAsync();
-            if (!_completed && File.Exists(_temp)) File.Delete(_temp);
+            // A writer left open by leaveOpen flushes again when disposed twice, onto the closed file: once only.
+            if (!_closed)
+            {
+                _closed = true;
+                try { await _writer.DisposeAsync(); }
+                catch (IOException) { } // flushing what is discarded anyway
+            }
+            await _file.DisposeAsync();
         }
     }
 }

@@ -26,8 +26,8 @@ internal static class SampleScoreStage
     {
         var config = ctx.Config;
         System.IO.Directory.CreateDirectory(ctx.PartsDirectory);
-        int done = await DonePromptCountAsync(ctx, ct);
-        int partNumber = PartFiles(ctx).Count;
+        int done = await PartFiles.DonePromptCountAsync(ctx, ct);
+        int partNumber = PartFiles.List(ctx).Count;
         if (done > 0) ctx.Log($"round {ctx.Round}: {done} prompts already sampled and scored; continuing");
 
         int samplerThreads = ctx.Threads > 1 ? ctx.Threads - 1 : 1;
@@ -52,7 +52,8 @@ internal static class SampleScoreStage
         // for, before the scorer and the sampler they use are disposed; when a block faults, everything else must stop.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var options = new ExecutionDataflowBlockOptions { BoundedCapacity = 4, MaxDegreeOfParallelism = 1, CancellationToken = stop.Token };
-        var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x =>
+        string promptsFile = Path.GetFileName(config.Prompts.Path);
+        var score = new TransformBlock<(PromptItem Item, Llama.Sampling.GenerationResult Result), CandidateRow[]>(x => Attributed(x.Item, promptsFile, () =>
         {
             scoreTime.Start();
             var prompt = x.Item.Prompt;
@@ -83,7 +84,7 @@ internal static class SampleScoreStage
             }).ToArray();
             scoreTime.Stop();
             return rows;
-        }, options);
+        }), options);
         // Prompts that finished ahead of their turn wait here until the part they belong to can be written in order.
         var pending = new SortedDictionary<int, CandidateRow[]>();
         var ready = new List<CandidateRow[]>();
@@ -162,35 +163,16 @@ internal static class SampleScoreStage
         return new StageTimes(sampler.BusyTime, scoreTime.Elapsed, writeTime.Elapsed, wall.Elapsed, tokens, promptReader?.RowsRejected ?? 0);
     }
 
-    internal static List<string> PartFiles(RoundContext ctx) => System.IO.Directory.Exists(ctx.PartsDirectory)
-        ? System.IO.Directory.GetFiles(ctx.PartsDirectory, "part-*.parquet").Order(StringComparer.Ordinal).ToList()
-        : [];
-
-    /// <summary>How many prompts, from the start of the prompts file, the part files already hold.</summary>
-    internal static async Task<int> DonePromptCountAsync(RoundContext ctx, CancellationToken ct)
+    /// <summary>Runs one prompt's work; a failure that is not bad input names the prompt, so the run's one line says which.</summary>
+    private static T Attributed<T>(PromptItem item, string file, Func<T> work)
     {
-        int done = 0;
-        var read = new ParquetReadOptions { Columns = ["prompt_index"] };
-        foreach (var part in PartFiles(ctx))
+        try
         {
-            var indexes = new SortedSet<int>();
-            await using var reader = await ParquetReader.OpenAsync(part, ct);
-            await foreach (var row in reader.ReadRowsAsync(read, ct)) indexes.Add((int)row["prompt_index"]!);
-            if (indexes.Min != done || indexes.Max != done + indexes.Count - 1)
-                throw new InvalidDataException($"{part}: holds prompts {indexes.Min}–{indexes.Max}, expected a range starting at {done}");
-            done += indexes.Count;
+            return work();
         }
-        return done;
-    }
-
-    /// <summary>Every prompt's candidates from the part files, one prompt at a time in prompt order (memory: one part).</summary>
-    internal static async IAsyncEnumerable<IReadOnlyList<CandidateRow>> ReadPromptsAsync(RoundContext ctx, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        foreach (var part in PartFiles(ctx))
+        catch (Exception e) when (e is not OperationCanceledException and not InputException)
         {
-            var rows = new List<CandidateRow>();
-            await foreach (var row in ParquetSerializer.DeserializeAsync<CandidateRow>(part, RowFiles.Options(), ct)) rows.Add(row);
-            foreach (var prompt in rows.GroupBy(r => r.PromptIndex).OrderBy(g => g.Key)) yield return prompt.OrderBy(r => r.Candidate).ToList();
+            throw new ItemFailedException($"prompt {item.Prompt.Id} (#{item.Index + 1} of {file})", e);
         }
     }
 }

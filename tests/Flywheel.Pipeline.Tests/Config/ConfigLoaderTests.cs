@@ -73,6 +73,17 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Resilience_settings_reach_the_pipelines_options()
+    {
+        var c = ConfigLoader.Load(Write(Minimal.Replace("\"name\": \"t\",", "\"name\": \"t\", \"resilience\": { \"backend_timeout_seconds\": 90, \"retries\": 5, \"retry_delay_seconds\": 1.5 },", StringComparison.Ordinal)));
+        var options = c.Resilience.ToOptions();
+        Assert.Equal(TimeSpan.FromSeconds(90), options.BackendTimeout);
+        Assert.Equal(5, options.Retries);
+        Assert.Equal(TimeSpan.FromSeconds(1.5), options.RetryDelay);
+        Assert.Equal(new Flywheel.Pipeline.Resilience.ResilienceOptions(), new ResilienceConfig().ToOptions()); // the same defaults
+    }
+
+    [Fact]
     public void The_hash_is_taken_over_the_paths_as_written_so_a_moved_clone_keeps_it()
     {
         var here = ConfigLoader.Load(Write(Minimal));
@@ -91,6 +102,8 @@ public class ConfigLoaderTests
     [InlineData("\"evaluation\": { \"path\": \"\" }, \"verifier\": \"exact\"", "$.evaluation.path: is required")]
     [InlineData("\"reward_model\": { \"train\": \"last:x\" }", "$.reward_model.train: must be all, head, last:N or lora")]
     [InlineData("\"sampling\": { \"kv_memory_gib\": 0 }", "$.sampling.kv_memory_gib: must be > 0, got 0")]
+    [InlineData("\"resilience\": { \"backend_timeout_seconds\": 0 }", "$.resilience.backend_timeout_seconds: must be in (0.01, 86400), got 0")]
+    [InlineData("\"resilience\": { \"retries\": 0 }", "$.resilience.retries: must be ≥ 1, got 0")]
     public void Invalid_values_are_refused_naming_the_json_path(string fragment, string expected)
     {
         string path = Write(Minimal.Replace("\"name\": \"t\",", $"\"name\": \"t\", {fragment},"));
