@@ -58,7 +58,7 @@ internal static class FlywheelCli
     /// <summary>The failure's one line: the message alone for the failures a run meets (I/O, the engines), with the type for the rest (our bugs).</summary>
     private static string Describe(Exception e) => e switch
     {
-        StageFailedException s => $"round {s.Round}, stage {s.Stage}: {Describe(s.InnerException!)}",
+        StageFailedException s => $"round {s.Round}{(s.Stage is null ? "" : $", stage {s.Stage}")}: {Describe(s.InnerException!)}",
         ItemFailedException i => $"{i.Item}: {Describe(i.InnerException!)}",
         IOException or LlamaException or Training.TrainingDivergedException or Training.Torch.TrainingBackendException or InputException => OneLine(e.Message),
         _ => $"{e.GetType().Name}: {OneLine(e.Message)}",

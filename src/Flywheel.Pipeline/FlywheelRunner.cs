@@ -61,7 +61,7 @@ public static class FlywheelRunner
             if (record.Policy is null)
             {
                 string policy = PolicyFor(store, config, round);
-                store.Update(m => m.Round(round).Policy = store.ToRecorded(policy));
+                Bookkeeping(round, () => store.Update(m => m.Round(round).Policy = store.ToRecorded(policy)));
             }
             var ctx = new RoundContext
             {
@@ -103,7 +103,7 @@ public static class FlywheelRunner
                     };
                 }, cancellationToken, r => r.Stages[Stage.Score] = StageState.Done);
                 // A run.json from before sample and score were recorded in one save can have sample done alone.
-                if (store.StageState(round, Stage.Score) != StageState.Done) store.SetStage(round, Stage.Score, StageState.Done);
+                if (store.StageState(round, Stage.Score) != StageState.Done) Bookkeeping(round, () => store.SetStage(round, Stage.Score, StageState.Done));
             }
             await RunStageAsync(ctx, Stage.Select, async ct =>
             {
@@ -126,10 +126,13 @@ public static class FlywheelRunner
             }
             else if (store.StageState(round, Stage.Sft) != StageState.Skipped)
             {
-                store.SetStage(round, Stage.Sft, StageState.Skipped);
+                Bookkeeping(round, () => store.SetStage(round, Stage.Sft, StageState.Skipped));
             }
-            await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
-            await Reports.TensorBoardLog.WriteRoundsAsync(store.Manifest, store.Directory, cancellationToken);
+            await BookkeepingAsync(round, async () =>
+            {
+                await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
+                await Reports.TensorBoardLog.WriteRoundsAsync(store.Manifest, store.Directory, cancellationToken);
+            });
         }
 
         if (verifier is not null && store.Manifest.Rounds.Count > 0)
@@ -274,6 +277,26 @@ public static class FlywheelRunner
             throw new StageFailedException(ctx.Round, stage, e);
         }
         ctx.Report(stage, 1, 1, "done");
+    }
+
+    /// <summary>A round's own writes between its stages (run.json, the report): a failure there names the round.</summary>
+    private static void Bookkeeping(int round, Action write) =>
+        BookkeepingAsync(round, () =>
+        {
+            write();
+            return Task.CompletedTask;
+        }).GetAwaiter().GetResult();
+
+    private static async Task BookkeepingAsync(int round, Func<Task> write)
+    {
+        try
+        {
+            await write();
+        }
+        catch (IOException e)
+        {
+            throw new StageFailedException(round, null, e);
+        }
     }
 
     /// <summary>
