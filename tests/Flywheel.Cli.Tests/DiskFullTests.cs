@@ -41,7 +41,9 @@ public class DiskFullTests(UninterruptedTinyRun reference, ITestOutputHelper out
         using (var disk = SmallDisk.Mount(dir, megabytes: 8))
         {
             int pid = 0;
-            using var watcher = new FileSystemWatcher(dir) { IncludeSubdirectories = true };
+            // Creations only: a run's writes (a TensorBoard event or log line per training step) would queue change events
+            // ahead of the creation to catch, which then comes after the write it was to stop.
+            using var watcher = new FileSystemWatcher(dir) { IncludeSubdirectories = true, NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName };
             // In round 1: what follows it (round 2) must then come out as it would have.
             string target = Path.Combine(dir, file);
             watcher.Created += (_, e) =>
