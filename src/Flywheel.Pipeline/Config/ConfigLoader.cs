@@ -117,6 +117,8 @@ public static class ConfigLoader
         Check(s.Sequences >= s.K && s.Sequences <= 256, "$.sampling.sequences", $"must be between k ({s.K}) and 256, got {s.Sequences}");
         Check(s.PartSize >= 1, "$.sampling.part_size", "must be ≥ 1");
         Check(s.KvMemoryGib is null or > 0, "$.sampling.kv_memory_gib", $"must be > 0, got {s.KvMemoryGib}");
+        Check(s.Backend is "local" or "openai", "$.sampling.backend", $"must be local or openai, got '{s.Backend}'");
+        if (s.Backend == "openai") errors.AddRange(Sampling.Remote.EndpointRules.Check(c));
         Check(c.Selection.TopN >= 1 && c.Selection.TopN <= s.K, "$.selection.top_n", $"must be 1 to k ({s.K}), got {c.Selection.TopN}");
         Check(c.Sft.Epochs >= 1, "$.sft.epochs", "must be ≥ 1");
         Check(c.Sft.LearningRate is > 0 and < 1, "$.sft.learning_rate", "must be in (0, 1)");
