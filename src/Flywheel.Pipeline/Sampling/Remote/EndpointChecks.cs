@@ -8,7 +8,7 @@ namespace Flywheel.Pipeline.Sampling.Remote;
 
 /// <summary>
 /// Before round 1, with backend openai: every endpoint is reachable, serves the configured model (its /models list)
-/// and takes the API key on the route the run uses (a one-token request: llama-server answers /models without a key).
+/// and takes the API key and the run's requests on the route it uses (a one-token request with the run's n).
 /// Each problem stops the run with one line naming the endpoint's config key.
 /// </summary>
 internal static class EndpointChecks
@@ -44,8 +44,10 @@ internal static class EndpointChecks
             if (!served.Contains(e.Model))
                 throw new ConfigException($"{at}.model: '{e.Model}' is not served by {url}; it serves {(served.Count == 0 ? "no model" : string.Join(", ", served.Select(m => $"'{m}'")))}");
         }
-        // One token, so the route and the key are tried as sampling will use them.
-        var probe = OpenAiProtocol.Request(s with { MaxNewTokens = 1, Stop = [] }, e.Model, [0], [new Llama.Chat.ChatMessage("user", "1")], 1, 0);
+        // One token for as many candidates as a request will ask for, so that the route, the key and n (llama-server
+        // takes no more than its slots) are tried as sampling will use them.
+        int n = Math.Min(e.MaxN ?? s.K, s.K);
+        var probe = OpenAiProtocol.Request(s with { MaxNewTokens = 1, Stop = [] }, e.Model, [0], [new Llama.Chat.ChatMessage("user", "1")], n, 0);
         if (s.Route != "chat") probe["prompt"] = "1";
         var request = new HttpRequestMessage(HttpMethod.Post, url + "/" + OpenAiProtocol.Path(s.Route)) { Content = new StringContent(probe.ToJsonString(), Encoding.UTF8, "application/json") };
         using var answer = await SendAsync(http, request, key, url, at, ct);
