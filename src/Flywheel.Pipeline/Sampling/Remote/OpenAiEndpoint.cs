@@ -22,7 +22,7 @@ internal sealed class OpenAiEndpoint : IDisposable
     private readonly ResiliencePipeline _pipeline;
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly Stopwatch _since = new();
-    private long _prompts, _tokens, _errors, _opened;
+    private long _prompts, _tokens, _errors, _opened, _retokenized;
 
     public OpenAiEndpoint(EndpointConfig config, TimeSpan requestTimeout, Action<string> log)
     {
@@ -87,6 +87,12 @@ internal sealed class OpenAiEndpoint : IDisposable
     public long Tokens => Interlocked.Read(ref _tokens);
     public long Errors => Interlocked.Read(ref _errors);
     public long TimesOpened => Interlocked.Read(ref _opened);
+
+    /// <summary>Candidates whose token ids did not spell their text, so were tokenized from it.</summary>
+    public long RetokenizedCandidates => Interlocked.Read(ref _retokenized);
+
+    /// <summary>Counts a candidate tokenized from its text; returns how many there have been.</summary>
+    public long Retokenized() => Interlocked.Increment(ref _retokenized);
 
     /// <summary>Generated tokens per second since its first request.</summary>
     public double TokensPerSecond => Tokens / Math.Max(1e-9, _since.Elapsed.TotalSeconds);

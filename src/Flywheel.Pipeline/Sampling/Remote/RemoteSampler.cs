@@ -76,7 +76,7 @@ internal sealed class RemoteSampler : IPromptSampler
             await feed.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _busy.Stop();
             foreach (var e in _pool.Endpoints)
-                _log($"round {_round}: endpoint {e.Name}: {e.Prompts:N0} prompts, {e.Tokens:N0} tokens, {e.TokensPerSecond:N0} tok/s, {e.Errors} failed requests{(e.TimesOpened > 0 ? $", circuit opened {e.TimesOpened}×" : "")}");
+                _log($"round {_round}: endpoint {e.Name}: {e.Prompts:N0} prompts, {e.Tokens:N0} tokens, {e.TokensPerSecond:N0} tok/s, {e.Errors} failed requests{(e.TimesOpened > 0 ? $", circuit opened {e.TimesOpened}×" : "")}{(e.RetokenizedCandidates > 0 ? $", {e.RetokenizedCandidates:N0} candidates tokenized from their text" : "")}");
         }
     }
 
@@ -177,7 +177,6 @@ internal sealed class RemoteSampler : IPromptSampler
 
     private GeneratedCandidate ToCandidate(OpenAiEndpoint endpoint, RemoteChoice choice, int index)
     {
-        var vocab = _model.Vocabulary;
         if (endpoint.TokenIdSource is null)
         {
             endpoint.TokenIdSource = choice.TokenIdSource ?? "text";
@@ -185,12 +184,34 @@ internal sealed class RemoteSampler : IPromptSampler
                 ? $"endpoint {endpoint.Name}: candidates keep the token ids the server sampled (from its '{source}')"
                 : $"endpoint {endpoint.Name}: the server returns no token ids; candidates are tokenized from their text with the policy's vocabulary");
         }
-        if (choice.TokenIds is not { } ids)
+        bool endOfGeneration = false;
+        List<int>? tokens = null;
+        if (choice.TokenIds is { } ids)
         {
-            var reason = choice.FinishReason == "length" ? FinishReason.Length : choice.StopString ? FinishReason.StopString : FinishReason.EndOfGeneration;
-            return new GeneratedCandidate(index, choice.Text, vocab.Tokenize(choice.Text), reason);
+            (tokens, endOfGeneration) = Sampled(endpoint, ids, choice.Text);
+            // llama-server leaves the tokens that end inside a UTF-8 character out of its logprobs, so its ids can
+            // miss some: ids that do not spell the text are not the sampled tokens, and the text is what is left.
+            if (tokens is null && endpoint.Retokenized() == 1)
+                _log($"endpoint {endpoint.Name}: a candidate's token ids do not spell its text (llama-server's logprobs leave out tokens of characters split across tokens); such candidates are tokenized from their text");
         }
+        tokens ??= [.. _model.Vocabulary.Tokenize(choice.Text)];
+        var reason = choice.FinishReason == "length" ? FinishReason.Length
+            : endOfGeneration ? FinishReason.EndOfGeneration
+            : choice.StopString || (choice.TokenIds is not null && _sampling.Stop.Count > 0) ? FinishReason.StopString
+            : FinishReason.EndOfGeneration;
+        return new GeneratedCandidate(index, choice.Text, tokens, reason);
+    }
+
+    /// <summary>
+    /// The sampled tokens up to the first end-of-generation one, when they spell <paramref name="text"/>; where a stop
+    /// string cut the text, the tokens wholly before it (as the in-process sampler keeps); null when they do not.
+    /// </summary>
+    private (List<int>? Tokens, bool EndOfGeneration) Sampled(OpenAiEndpoint endpoint, IReadOnlyList<int> ids, string text)
+    {
+        var vocab = _model.Vocabulary;
         var kept = new List<int>(ids.Count);
+        var spelled = new List<byte>();
+        var ends = new List<int>(ids.Count);
         bool endOfGeneration = false;
         foreach (int id in ids)
         {
@@ -202,18 +223,14 @@ internal sealed class RemoteSampler : IPromptSampler
                 break;
             }
             kept.Add(id);
+            spelled.AddRange(vocab.TokenBytes(id));
+            ends.Add(spelled.Count);
         }
-        if (choice.FinishReason == "length") return new GeneratedCandidate(index, choice.Text, kept, FinishReason.Length);
-        if (endOfGeneration || _sampling.Stop.Count == 0) return new GeneratedCandidate(index, choice.Text, kept, FinishReason.EndOfGeneration);
-        return new GeneratedCandidate(index, choice.Text, WithinText(kept, choice.Text), FinishReason.StopString);
-    }
-
-    /// <summary>The tokens wholly inside <paramref name="text"/>: a stop string cut the text, and the in-process sampler keeps just these.</summary>
-    private List<int> WithinText(List<int> tokens, string text)
-    {
-        int room = Encoding.UTF8.GetByteCount(text), used = 0, keep = 0;
-        while (keep < tokens.Count && (used += _model.Vocabulary.TokenBytes(tokens[keep]).Length) <= room) keep++;
-        return tokens[..keep];
+        byte[] expected = Encoding.UTF8.GetBytes(text);
+        if (spelled.Count == expected.Length && spelled.SequenceEqual(expected)) return (kept, endOfGeneration);
+        if (_sampling.Stop.Count > 0 && !endOfGeneration && spelled.Count > expected.Length && spelled.Take(expected.Length).SequenceEqual(expected))
+            return (kept[..ends.Count(end => end <= expected.Length)], false);
+        return (null, endOfGeneration);
     }
 
     private void Report()
