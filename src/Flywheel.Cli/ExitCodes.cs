@@ -9,4 +9,15 @@ internal static class ExitCodes
 }
 
 /// <summary>Bad usage or bad input found by a command itself: exit code 2 with this one-line message.</summary>
-internal sealed class UsageException(string message) : Exception(message);
+internal sealed class UsageException : Pipeline.InputException
+{
+    public UsageException(string message)
+        : base(message)
+    {
+    }
+
+    public UsageException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using System.Text.Json;
 using Flywheel.Cli.Commands;
 using Flywheel.Llama;
+using Flywheel.Pipeline;
 
 namespace Flywheel.Cli;
 
@@ -44,19 +44,22 @@ internal static class FlywheelCli
         }
         catch (Exception e)
         {
-            await stderr.WriteLineAsync($"flywheel: {e.GetType().Name}: {OneLine(e.Message)}");
+            await stderr.WriteLineAsync($"flywheel: {Describe(e)}");
             if (parsed.GetValue(verbose)) await stderr.WriteLineAsync(e.ToString());
             return ExitCodes.RunFailed;
         }
     }
 
-    // A stage that failed on bad input (a dataset row, a prompt too long, a missing model) is bad input too.
-    private static bool IsBadInput(Exception e) => e switch
+    // A stage that failed on bad input (a dataset row it read) is bad input too; nothing else is: an exception of ours,
+    // of .NET or of a native library that no check turned into an InputException is a failure of the run.
+    private static bool IsBadInput(Exception e) => e is InputException or StageFailedException { InnerException: InputException };
+
+    /// <summary>The failure's one line: the message alone for the failures a run meets (I/O, the engines), with the type for the rest (our bugs).</summary>
+    private static string Describe(Exception e) => e switch
     {
-        Pipeline.StageFailedException s => IsBadInput(s.InnerException!),
-        UsageException or LlamaException or FileNotFoundException or DirectoryNotFoundException or JsonException or FormatException
-            or ArgumentException or Pipeline.Config.ConfigException or Pipeline.Datasets.DatasetFormatException or Pipeline.Runs.RunInUseException => true,
-        _ => false,
+        StageFailedException s => $"round {s.Round}, stage {s.Stage}: {Describe(s.InnerException!)}",
+        IOException or LlamaException or Training.TrainingDivergedException or Training.Torch.TrainingBackendException or InputException => OneLine(e.Message),
+        _ => $"{e.GetType().Name}: {OneLine(e.Message)}",
     };
 
     private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();

@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using Flywheel.Parquet.Compression;
 using Flywheel.Parquet.IO;
 using Flywheel.Parquet.Serialization;
@@ -45,8 +46,7 @@ public sealed class ParquetWriter : IAsyncDisposable
 {
     private readonly Stream _stream;
     private readonly bool _ownsStream;
-    private readonly string? _path;
-    private readonly string? _tempPath;
+    private readonly PendingFile? _file;
     private readonly ParquetWriterOptions _options;
     private readonly ColumnBuffer[] _columns;
 
@@ -62,7 +62,7 @@ public sealed class ParquetWriter : IAsyncDisposable
     private long _rowsInGroup;
     private bool _completed;
 
-    private ParquetWriter(Stream stream, bool ownsStream, string? path, string? tempPath, ParquetSchema schema, ParquetWriterOptions? options)
+    private ParquetWriter(Stream stream, bool ownsStream, PendingFile? file, ParquetSchema schema, ParquetWriterOptions? options)
     {
         _options = options ?? new ParquetWriterOptions();
         if (!Codecs.CanWrite(_options.Compression))
@@ -72,8 +72,7 @@ public sealed class ParquetWriter : IAsyncDisposable
 
         _stream = stream;
         _ownsStream = ownsStream;
-        _path = path;
-        _tempPath = tempPath;
+        _file = file;
         Schema = schema;
         _settings = new ChunkSettings(_options.Compression, _options.CompressionLevel, _options.UseDictionary, _options.DictionaryLimit, _options.PageSize);
         _columns = [.. schema.Columns.Select(leaf => CreateBuffer(leaf, _settings))];
@@ -89,19 +88,14 @@ public sealed class ParquetWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(schema);
-        var full = Path.GetFullPath(path);
-
-        // NAME.tmp-PID-GUID, beside the target: the pipeline's cleanup (*.tmp-*) removes one a killed process left.
-        var temp = $"{full}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        var file = PendingFile.Create(path, asynchronous: true);
         try
         {
-            return new ParquetWriter(stream, true, full, temp, schema, options);
+            return new ParquetWriter(file.Stream, false, file, schema, options);
         }
         catch
         {
-            stream.Dispose();
-            File.Delete(temp);
+            file.Dispose();
             throw;
         }
     }
@@ -111,7 +105,7 @@ public sealed class ParquetWriter : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(schema);
-        return new ParquetWriter(stream, !leaveOpen, null, null, schema, options);
+        return new ParquetWriter(stream, !leaveOpen, null, schema, options);
     }
 
     /// <summary>
@@ -187,14 +181,9 @@ public sealed class ParquetWriter : IAsyncDisposable
         footer.Write("PAR1"u8);
         await _stream.WriteAsync(footer.Memory, cancellationToken);
         await _stream.FlushAsync(cancellationToken);
-        if (_stream is FileStream file && _tempPath is not null)
+        if (_file is not null)
         {
-            // The data reaches the disk before the rename makes it visible, so a power cut cannot leave a renamed
-            // torn file. The directory is not synced after the move: .NET cannot open a directory (no FileStream,
-            // no File.OpenHandle) on Linux, so the rename itself may be lost, leaving the old file or none.
-            file.Flush(flushToDisk: true);
-            await file.DisposeAsync();
-            File.Move(_tempPath, _path!, overwrite: true);
+            await _file.CommitAsync(cancellationToken);
         }
         else if (_ownsStream)
         {
@@ -204,24 +193,17 @@ public sealed class ParquetWriter : IAsyncDisposable
         _completed = true;
     }
 
-    /// <summary>Finishes the writer without a file: closes the stream it owns and deletes its temporary.</summary>
+    /// <summary>Finishes the writer without a file: closes the stream it owns, or discards the file it was writing.</summary>
     private async ValueTask AbandonAsync()
     {
         _completed = true;
-        try
+        if (_file is not null)
         {
-            if (_ownsStream)
-            {
-                await _stream.DisposeAsync();
-            }
+            await _file.DisposeAsync();
         }
-        finally
+        else if (_ownsStream)
         {
-            // Closing can fail too (flushing onto a full disk): the temporary goes all the same.
-            if (_tempPath is not null)
-            {
-                File.Delete(_tempPath);
-            }
+            await _stream.DisposeAsync();
         }
     }
 

@@ -49,6 +49,8 @@ public static class FlywheelRunner
         LlamaBackend.Initialize(new BackendOptions { Device = device });
         var log = options.Log ?? (_ => { });
         var resilience = new ResiliencePipelines(log, options.Resilience);
+        if (store.ForcedRedo is { } redo)
+            log($"the config changed ({string.Join(", ", store.ForcedChanges.Take(5))}): redoing from round 1, stage {redo}");
         IVerifier? verifier = config.Verifier is { } v ? Verifier.Create(v) : null;
         bool roundsLeft = Enumerable.Range(1, store.Manifest.RoundsPlanned).Any(r => !store.Manifest.Round(r).IsDone);
         // A run extended (or shortened) since has another last policy, so the figure of the old one no longer holds.
@@ -96,9 +98,9 @@ public static class FlywheelRunner
             }, cancellationToken, r => r.RewardModel = store.ToRecorded(ctx.RewardModelPath));
             if (store.StageState(round, Stage.Score) != StageState.Done)
             {
-                store.SetStage(round, Stage.Score, StageState.Running);
                 await RunStageAsync(ctx, Stage.Sample, async ct =>
                 {
+                    store.SetStage(round, Stage.Score, StageState.Running);
                     var times = await SampleScoreStage.RunAsync(ctx, ct);
                     log($"round {round}: sample {times.Sample.TotalSeconds:F1}s, score {times.Score.TotalSeconds:F1}s, write {times.Write.TotalSeconds:F1}s busy in {times.Wall.TotalSeconds:F1}s");
                     // A manifest from before the per-stage counts has only the total: gather's count until sampling first ran.
@@ -108,8 +110,9 @@ public static class FlywheelRunner
                         PromptsRejected = times.PromptsRejected,
                         RowsRejected = (m.PairsRejected ?? m.RowsRejected ?? 0) + times.PromptsRejected,
                     };
-                }, cancellationToken);
-                store.SetStage(round, Stage.Score, StageState.Done);
+                }, cancellationToken, r => r.Stages[Stage.Score] = StageState.Done);
+                // A run.json from before sample and score were recorded in one save can have sample done alone.
+                if (store.StageState(round, Stage.Score) != StageState.Done) store.SetStage(round, Stage.Score, StageState.Done);
             }
             await RunStageAsync(ctx, Stage.Select, async ct =>
             {
@@ -182,7 +185,7 @@ public static class FlywheelRunner
                 Log = _ => { },
             };
             if (MissingForRedo(ctx, stage) is { } missing)
-                throw new FileNotFoundException($"cannot redo round {round} from {stage}: {missing} is gone; redo from an earlier stage", missing);
+                throw new InputException($"cannot redo round {round} from {stage}: {missing} is gone; redo from an earlier stage");
             if (from <= Stage.IndexOf(Stage.Sample) && Directory.Exists(ctx.PartsDirectory)) Directory.Delete(ctx.PartsDirectory, recursive: true);
         }
         store.ResetFrom(round, stage);
@@ -257,22 +260,37 @@ public static class FlywheelRunner
         if (ctx.Store.StageState(ctx.Round, stage) is StageState.Done or StageState.Skipped) return;
         ctx.Store.SetStage(ctx.Round, stage, StageState.Running);
         ctx.Report(stage, 0, null, "started");
-        Func<RoundMetrics, RoundMetrics> metrics;
         try
         {
-            metrics = await run(ct);
+            var metrics = await run(ct);
+            ctx.Store.SetStage(ctx.Round, stage, StageState.Done, metrics, update);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            ctx.Store.SetStage(ctx.Round, stage, StageState.Pending);
+            TryRecord(ctx, stage, StageState.Pending);
             throw;
         }
         catch (Exception e)
         {
-            ctx.Store.SetStage(ctx.Round, stage, StageState.Failed);
+            TryRecord(ctx, stage, StageState.Failed);
             throw new StageFailedException(ctx.Round, stage, e);
         }
-        ctx.Store.SetStage(ctx.Round, stage, StageState.Done, metrics, update);
         ctx.Report(stage, 1, 1, "done");
+    }
+
+    /// <summary>
+    /// Records how a stage ended where run.json can still be saved. On a full disk it cannot: run.json keeps the stage
+    /// running, which a resumed run redoes as after a kill, and the cause of the failure is what gets reported.
+    /// </summary>
+    private static void TryRecord(RoundContext ctx, string stage, string state)
+    {
+        try
+        {
+            ctx.Store.SetStage(ctx.Round, stage, state);
+        }
+        catch (IOException e)
+        {
+            ctx.Log($"round {ctx.Round}, stage {stage}: could not record it as {state} in run.json: {e.Message}");
+        }
     }
 }

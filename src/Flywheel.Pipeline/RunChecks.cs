@@ -23,9 +23,11 @@ internal static class RunChecks
     public static async Task<RunCheckResult> RunAsync(FlywheelConfig config, string policyPath, IVerifier? verifier, bool skipBad, CancellationToken ct)
     {
         // Only the vocabulary is loaded: enough to tokenize, cheap even for a large policy; its shape comes from the file.
-        using var policy = LlamaModel.Load(policyPath, new ModelOptions { VocabularyOnly = true });
+        // A round's policy was written by the run itself: only the config's is the user's input.
+        string policyKey = Path.GetFullPath(policyPath) == Path.GetFullPath(config.Policy.Model) ? "$.policy.model" : "";
+        using var policy = UserModel(policyKey, () => LlamaModel.Load(policyPath, new ModelOptions { VocabularyOnly = true }));
         CheckTemplate(config, policy);
-        CheckTraining(config, policyPath, policy);
+        CheckTraining(config, policyPath, policyKey, policy);
 
         var encoder = new PromptEncoder(policy, config, policy.TrainingContextLength);
         long selectionPrompts = await CheckPromptsAsync(config.Prompts, encoder, verifier, skipBad, ct);
@@ -44,6 +46,22 @@ internal static class RunChecks
         return new RunCheckResult(encoder.LongestPrompt, selectionPrompts);
     }
 
+    /// <summary>
+    /// Opens a model the config names (at <paramref name="key"/>; empty for one the run wrote): a file that is missing
+    /// or that llama.cpp or the trainer refuse is bad input, named by its key.
+    /// </summary>
+    private static T UserModel<T>(string key, Func<T> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (Exception e) when (key.Length > 0 && e is LlamaException or IOException)
+        {
+            throw new ConfigException($"{key}: {e.Message}");
+        }
+    }
+
     /// <summary>The template named, or else the policy's own, exists and llama.cpp can apply it.</summary>
     private static void CheckTemplate(FlywheelConfig config, LlamaModel policy)
     {
@@ -59,12 +77,18 @@ internal static class RunChecks
     }
 
     /// <summary>The reward model's and SFT's settings against the models they train, by the trainer's own rules.</summary>
-    private static void CheckTraining(FlywheelConfig config, string policyPath, LlamaModel policy)
+    private static void CheckTraining(FlywheelConfig config, string policyPath, string policyKey, LlamaModel policy)
     {
         var rm = config.RewardModel;
         bool ownBackbone = rm.Init != "policy";
         string backbonePath = ownBackbone ? rm.Init : policyPath;
-        var backbone = LlamaHyperparameters.FromGguf(GgufFile.Open(backbonePath));
+        string backboneKey = ownBackbone ? "$.reward_model.init" : policyKey;
+        var backbone = UserModel(backboneKey, () =>
+        {
+            Training.TrainableModel.Check(backbonePath);
+            return LlamaHyperparameters.FromGguf(GgufFile.Open(backbonePath));
+        });
+        if (config.Sft.Enabled) UserModel(policyKey, () => { Training.TrainableModel.Check(policyPath); return 0; });
         if (rm.Train.StartsWith("last:", StringComparison.Ordinal) && int.Parse(rm.Train[5..], System.Globalization.CultureInfo.InvariantCulture) > backbone.Layers)
             throw new ConfigException($"$.reward_model.train: {rm.Train} asked for, but {backbonePath} has {backbone.Layers} layers");
         if (rm.MaxLength > backbone.ContextLength)

@@ -13,15 +13,13 @@ namespace Flywheel.Cli.Tests;
 /// </summary>
 public class CrashResumeTests(ITestOutputHelper output)
 {
-    private static readonly ParquetSerializerOptions Snake = new() { ColumnNaming = ColumnNaming.SnakeCase };
-
     [Fact]
     public async Task Killed_at_ten_random_moments_the_run_ends_with_the_rows_of_an_uninterrupted_run()
     {
         var setup = new TinyRun(prompts: 96, rounds: 2, partSize: 2, maxNewTokens: 16);
         string reference = setup.RunDir("reference");
         var clock = Stopwatch.StartNew();
-        Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", reference, "--quiet").WaitForExitCode());
+        Assert.Equal(0, FlywheelProcess.Start("run", "--config", setup.ConfigPath, "--run-dir", reference, "--quiet").WaitForExitCode());
         double seconds = clock.Elapsed.TotalSeconds;
 
         string crashed = setup.RunDir("crashed-1");
@@ -31,7 +29,7 @@ public class CrashResumeTests(ITestOutputHelper output)
         while (interrupted.Count < 10)
         {
             var started = DateTime.UtcNow;
-            using var p = Flywheel("run", "--config", setup.ConfigPath, "--run-dir", crashed, "--quiet");
+            using var p = FlywheelProcess.Start("run", "--config", setup.ConfigPath, "--run-dir", crashed, "--quiet");
             // Let each life get past start-up (it has written run.json), then kill it a random moment later, within
             // half a run: kills land all over the run, however loaded the machine. Every third life is killed soon
             // after sampling has written a part, so that some kills surely land while parts are being written.
@@ -54,7 +52,7 @@ public class CrashResumeTests(ITestOutputHelper output)
             interrupted.Add(Running(crashed));
         }
         output.WriteLine($"reference run {seconds:F1}s; {runs.Count} runs killed during: {string.Join(", ", interrupted)}");
-        Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", crashed, "--quiet").WaitForExitCode());
+        Assert.Equal(0, FlywheelProcess.Start("run", "--config", setup.ConfigPath, "--run-dir", crashed, "--quiet").WaitForExitCode());
 
         foreach (string run in runs)
         {
@@ -62,8 +60,8 @@ public class CrashResumeTests(ITestOutputHelper output)
             {
                 foreach (var file in new[] { "sft.parquet", "candidates.parquet" })
                 {
-                    var expected = await Rows(Path.Combine(reference, $"round-{round:000}", file));
-                    var actual = await Rows(Path.Combine(run, $"round-{round:000}", file));
+                    var expected = await FlywheelProcess.RowsAsync(Path.Combine(reference, $"round-{round:000}", file));
+                    var actual = await FlywheelProcess.RowsAsync(Path.Combine(run, $"round-{round:000}", file));
                     Assert.Equal(expected.Count, actual.Count);
                     Assert.Equal(expected, actual);
                 }
@@ -83,7 +81,7 @@ public class CrashResumeTests(ITestOutputHelper output)
         File.WriteAllText(setup.ConfigPath, config.Replace("\"sft\": { \"enabled\": true, \"epochs\": 1,", "\"sft\": { \"enabled\": true, \"epochs\": 60,", StringComparison.Ordinal));
         string dir = setup.RunDir();
         var errors = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        using (var p = Flywheel(errors.Enqueue, "run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet"))
+        using (var p = FlywheelProcess.Start(errors.Enqueue, "run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet"))
         {
             // Then stop it as kill or a scheduler would (SIGTERM takes Ctrl-C's path; SIGINT itself is ignored by a
             // process whose shell started it in the background, as CI may): the run must still be going, or this test
@@ -98,9 +96,9 @@ public class CrashResumeTests(ITestOutputHelper output)
         var manifest = RunStore.Open(dir).Manifest;
         Assert.False(manifest.Round(1).IsDone, "the interrupted run finished anyway");
         Assert.DoesNotContain(manifest.Rounds.SelectMany(r => r.Stages.Values), s => s == StageState.Failed);
-        Assert.Equal(0, Flywheel("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet").WaitForExitCode());
+        Assert.Equal(0, FlywheelProcess.Start("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet").WaitForExitCode());
         Assert.True(RunStore.Open(dir).Manifest.Round(1).IsDone);
-        Assert.Equal(192, (await Rows(Path.Combine(dir, "round-001", "sft.parquet"))).Count);
+        Assert.Equal(192, (await FlywheelProcess.RowsAsync(Path.Combine(dir, "round-001", "sft.parquet"))).Count);
         Assert.True(File.Exists(Path.Combine(dir, "round-001", "policy.gguf")));
     }
 
@@ -121,46 +119,9 @@ public class CrashResumeTests(ITestOutputHelper output)
             var stages = m.Rounds.SelectMany(r => r.Stages.Where(s => s.Value == StageState.Running).Select(s => $"{r.Round}:{s.Key}")).ToList();
             return stages.Count > 0 ? string.Join("+", stages) : "(between stages)";
         }
-        catch (FileNotFoundException)
+        catch (Flywheel.Pipeline.InputException)
         {
             return "(before run.json)";
-        }
-    }
-
-    private static async Task<List<string>> Rows(string path)
-    {
-        var rows = new List<string>();
-        await using var reader = await ParquetReader.OpenAsync(path);
-        await foreach (var row in reader.ReadJsonAsync(new ParquetReadOptions())) rows.Add(row.ToJsonString());
-        return rows;
-    }
-
-    private static Process Flywheel(params string[] args) => Flywheel(null, args);
-
-    private static Process Flywheel(Action<string>? onError, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "flywheel.dll"), .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) onError?.Invoke(e.Data); };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-}
-
-internal static class ProcessExtensions
-{
-    public static int WaitForExitCode(this Process p)
-    {
-        using (p)
-        {
-            p.WaitForExit();
-            return p.ExitCode;
         }
     }
 }

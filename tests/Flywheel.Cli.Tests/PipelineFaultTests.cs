@@ -23,7 +23,7 @@ public class PipelineFaultTests
     {
         // Enough prompts after the first part that the score block's bounded buffer fills once writing has failed.
         var setup = new TinyRun(prompts: 24, rounds: 1, partSize: 2);
-        using var disk = FullDisk.Mount(Path.Combine(setup.RunDir(), "round-001", "parts"));
+        using var disk = SmallDisk.MountFull(Path.Combine(setup.RunDir(), "round-001", "parts"));
         var r = await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", setup.RunDir(), "--quiet").WaitAsync(HangGuard);
         Assert.Equal(1, r.ExitCode);
         string line = Assert.Single(r.Error.TrimEnd().Split('\n'));
@@ -56,6 +56,30 @@ public class PipelineFaultTests
         await SftStage.RunAsync(ctx, CancellationToken.None);
         Assert.True(clock.Elapsed > timeout, $"the policy trained in {clock.Elapsed}, within the timeout");
         Assert.DoesNotContain(log, l => l.StartsWith("retrying", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_broken_file_the_run_wrote_is_a_failure_of_the_run_with_exit_1_not_bad_input()
+    {
+        string run = await CompletedRoundAsync();
+        var setup = Path.GetDirectoryName(run)!;
+        string policy = Path.Combine(run, "round-001", "policy.gguf");
+        File.WriteAllBytes(policy, File.ReadAllBytes(policy)[..100]);
+        var r = await CliRunner.RunAsync("run", "--config", Path.Combine(setup, "flywheel.json"), "--run-dir", run, "--rounds", "2", "--quiet");
+        Assert.Equal(1, r.ExitCode);
+        string line = Assert.Single(r.Error.TrimEnd().Split('\n'));
+        Assert.StartsWith($"flywheel: {policy}: ", line);
+    }
+
+    [Fact]
+    public async Task A_model_the_config_names_that_llama_cpp_cannot_read_is_bad_input_named_by_its_key()
+    {
+        var setup = new TinyRun(rounds: 1);
+        File.WriteAllText(Path.Combine(setup.Directory, "policy.gguf"), "not a model");
+        var r = await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", setup.RunDir(), "--quiet");
+        Assert.Equal(2, r.ExitCode);
+        string line = Assert.Single(r.Error.TrimEnd().Split('\n'));
+        Assert.StartsWith($"flywheel: $.policy.model: {Path.Combine(setup.Directory, "policy.gguf")}: ", line);
     }
 
     /// <summary>A tiny run's round 1, done: its pairs, reward model and kept rows are there for a stage to run again.</summary>
@@ -103,46 +127,5 @@ public class PipelineFaultTests
             Interlocked.Increment(ref _calls) == failOnCall ? throw new InvalidOperationException(Message) : completion.Trim() == prompt.Answer;
 
         public string? ReferenceProblem(PromptRecord prompt) => null;
-    }
-
-    /// <summary>A tiny tmpfs mounted on a folder and filled up (tests run as root): writes there fail with ENOSPC.</summary>
-    private sealed class FullDisk : IDisposable
-    {
-        private readonly string _path;
-
-        private FullDisk(string path) => _path = path;
-
-        public static FullDisk Mount(string path)
-        {
-            Directory.CreateDirectory(path);
-            Run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", path);
-            var disk = new FullDisk(path);
-            try
-            {
-                using var filler = File.Create(Path.Combine(path, "filler"));
-                filler.Write(new byte[1 << 20]);
-                throw new InvalidOperationException($"{path}: the tmpfs took 1 MiB; it was meant to fill up");
-            }
-            catch (IOException)
-            {
-                return disk; // full, as meant
-            }
-            catch
-            {
-                disk.Dispose();
-                throw;
-            }
-        }
-
-        // Lazily: a run that hung (the failure this guards against) may still hold a file open there.
-        public void Dispose() => Run("umount", "--lazy", _path);
-
-        private static void Run(string command, params string[] args)
-        {
-            using var p = Process.Start(new ProcessStartInfo(command, args) { RedirectStandardError = true })!;
-            string error = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException($"{command} {string.Join(' ', args)}: {error.Trim()}");
-        }
     }
 }

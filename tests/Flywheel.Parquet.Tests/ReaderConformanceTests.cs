@@ -42,21 +42,23 @@ public sealed class ReaderConformanceTests
     };
 
     /// <summary>Rows where a judge is wrong, so that the rest of the file is still compared.</summary>
-    private static readonly Dictionary<(string Judge, string File), (int Row, string Why)> KnownDisagreements = new()
+    private static readonly Dictionary<(string Judge, string File), (int Row, Func<string, bool> Ours, string Why)> KnownDisagreements = new()
     {
-        [("DuckDB", "int96_from_spark.parquet")] = (5, "a timestamp in the year 226414 BC, outside int64 microseconds: DuckDB wraps it around, we give null"),
-        [("ParquetSharp", "int96_from_spark.parquet")] = (5, "the same timestamp: the judge's exact count of microseconds (past int64's range), where we give null"),
+        [("DuckDB", "int96_from_spark.parquet")] = (5, IsNullRow, "a timestamp in the year 226414 BC, outside int64 microseconds: DuckDB wraps it around, we give null"),
+        [("ParquetSharp", "int96_from_spark.parquet")] = (5, IsNullRow, "the same timestamp: the judge's exact count of microseconds (past int64's range), where we give null"),
     };
+
+    // int96_from_spark.parquet has one column: the row we give is that one value, null.
+    private static bool IsNullRow(string row) => row.Contains("null", StringComparison.Ordinal) && !row.Any(char.IsDigit);
 
     public static TheoryData<string> Fixtures() => Files(TestData.Fixtures, "*.parquet");
 
     public static TheoryData<string> CorpusFiles() => Files(TestData.ParquetTesting, "*.parquet");
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(Fixtures))]
     public async Task DuckDbFixture_ReadsValueForValue(string name)
     {
-        Skip.If(name.Length == 0, TestData.MissingMessage(TestData.Fixtures));
         var path = Path.Combine(TestData.Fixtures, name);
         var expected = File.ReadAllLines(Path.ChangeExtension(path, ".expected.jsonl")).Where(l => l.Length > 0).ToList();
         var actual = await ReadCanonical(path);
@@ -67,11 +69,10 @@ public sealed class ReaderConformanceTests
         }
     }
 
-    [SkippableTheory]
+    [Theory]
     [MemberData(nameof(CorpusFiles))]
     public async Task ParquetTestingFile_MatchesTheJudges(string name)
     {
-        Skip.If(name.Length == 0, TestData.MissingMessage(TestData.ParquetTesting));
         var path = Path.Combine(TestData.ParquetTesting, name);
         if (Skipped.ContainsKey(name))
         {
@@ -93,7 +94,11 @@ public sealed class ReaderConformanceTests
             var actual = new List<string>(ours);
             if (KnownDisagreements.TryGetValue((judge, name), out var known))
             {
-                actual[known.Row] = expected[known.Row];
+                // That row is judged by what we give there, and must still differ from the judge's (else the entry is stale).
+                Assert.True(known.Ours(actual[known.Row]), $"{judge}: {name}: row {known.Row} is {actual[known.Row]}, not what {known.Why}");
+                Assert.NotEqual(expected[known.Row], actual[known.Row]);
+                expected.RemoveAt(known.Row);
+                actual.RemoveAt(known.Row);
             }
 
             Canon.AssertSameRows(expected, actual, $"{judge}: {name}");
@@ -103,7 +108,7 @@ public sealed class ReaderConformanceTests
         Assert.True(judged > 0, $"no judge reads {name}");
     }
 
-    [SkippableTheory]
+    [Theory]
     [InlineData("delta_binary_packed.parquet")]
     [InlineData("delta_byte_array.parquet")]
     [InlineData("delta_encoding_optional_column.parquet")]
@@ -111,7 +116,6 @@ public sealed class ReaderConformanceTests
     public async Task ParquetTestingFile_MatchesItsExpectCsv(string name)
     {
         var path = Path.Combine(TestData.ParquetTesting, name);
-        Skip.IfNot(File.Exists(path), TestData.MissingMessage(TestData.ParquetTesting));
         var csv = File.ReadAllLines(path.Replace(".parquet", "_expect.csv", StringComparison.Ordinal));
         await using var reader = await ParquetReader.OpenAsync(path);
         int i = 1;
@@ -166,13 +170,7 @@ public sealed class ReaderConformanceTests
     private static TheoryData<string> Files(string dir, string pattern)
     {
         var data = new TheoryData<string>();
-        if (!Directory.Exists(dir))
-        {
-            data.Add("");
-            return data;
-        }
-
-        foreach (var f in Directory.GetFiles(dir, pattern).Order(StringComparer.Ordinal))
+        foreach (var f in Directory.GetFiles(TestData.Existing(dir), pattern).Order(StringComparer.Ordinal))
         {
             data.Add(Path.GetFileName(f));
         }

@@ -1,20 +1,22 @@
 namespace Flywheel.Parquet.Tests;
 
-/// <summary>Finds the shared test corpora (../shared/data beside the repository).</summary>
+/// <summary>The Parquet corpora these tests judge the reader on: copies in TestData/ (see its README).</summary>
 internal static class TestData
 {
     public static string RepoRoot { get; } = FindRoot();
 
-    public static string SharedData => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "data"));
+    public static string Corpora => Path.Combine(RepoRoot, "tests", "Flywheel.Parquet.Tests", "TestData");
 
-    public static string ParquetTesting => Path.Combine(SharedData, "parquet-testing", "data");
+    public static string ParquetTesting => Path.Combine(Corpora, "parquet-testing", "data");
 
-    public static string BadData => Path.Combine(SharedData, "parquet-testing", "bad_data");
+    public static string BadData => Path.Combine(Corpora, "parquet-testing", "bad_data");
 
-    public static string Fixtures => Path.Combine(SharedData, "parquet-fixtures");
+    public static string Fixtures => Path.Combine(Corpora, "parquet-fixtures");
 
 
-    public static string MissingMessage(string dir) => $"Test data not found at {dir} (the shared corpora sit at ../shared/data beside the repository).";
+    /// <summary>The folder, which must be there: a corpus that went missing fails the tests that read it rather than skipping them.</summary>
+    public static string Existing(string dir) =>
+        Directory.Exists(dir) ? dir : throw new DirectoryNotFoundException($"{dir}: the test corpus is missing from the repository");
 
     private static string FindRoot()
     {

@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;

@@ -19,7 +19,7 @@ internal static class InspectCommand
         command.SetAction((parse, ct) =>
         {
             var path = parse.GetRequiredValue(file);
-            if (!path.Exists) throw new FileNotFoundException($"{path.FullName}: file not found", path.FullName);
+            if (!path.Exists) throw new UsageException($"{path.FullName}: file not found");
             int n = parse.GetValue(rows);
             if (n < 0) throw new UsageException($"--rows must be ≥ 0, got {n}");
             bool asJson = parse.GetValue(json);
@@ -29,8 +29,15 @@ internal static class InspectCommand
                 throw new UsageException($"--tokenize needs a .gguf file, not {path.Name}");
             if (name.EndsWith(".gguf", StringComparison.Ordinal))
             {
-                if (text is not null) GgufInspector.Tokenize(console, path.FullName, text, asJson);
-                else GgufInspector.Show(console, path.FullName, asJson);
+                try
+                {
+                    if (text is not null) GgufInspector.Tokenize(console, path.FullName, text, asJson);
+                    else GgufInspector.Show(console, path.FullName, asJson);
+                }
+                catch (Llama.LlamaException e)
+                {
+                    throw new UsageException(e.Message, e); // the file the user named is not a model llama.cpp can read
+                }
             }
             else if (name.EndsWith(".parquet", StringComparison.Ordinal))
             {

@@ -28,7 +28,7 @@ internal static class JsonlInspector
             }
             catch (JsonException e)
             {
-                throw new FormatException($"{path}:{lineNo}: not a JSON object ({e.Message.Split('.')[0]})", e);
+                throw new UsageException($"{path}:{lineNo}: not a JSON object ({e.Message.Split('.')[0]})", e);
             }
             count++;
             foreach (var (key, _) in row) fields.Add(key);

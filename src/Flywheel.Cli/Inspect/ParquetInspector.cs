@@ -14,7 +14,7 @@ internal static class ParquetInspector
         }
         catch (ParquetFormatException e)
         {
-            throw new FormatException($"{path}: {e.Message}", e);
+            throw new UsageException($"{path}: {e.Message}", e);
         }
     }
 

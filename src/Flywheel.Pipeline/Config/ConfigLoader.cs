@@ -9,7 +9,7 @@ using Flywheel.Training;
 namespace Flywheel.Pipeline.Config;
 
 /// <summary>A config that cannot be used: the message names the file and the JSON path at fault.</summary>
-public sealed class ConfigException(string message) : Exception(message);
+public sealed class ConfigException(string message) : InputException(message);
 
 /// <summary>Reads, validates and fingerprints flywheel configs.</summary>
 public static class ConfigLoader
@@ -32,7 +32,7 @@ public static class ConfigLoader
     /// </summary>
     public static FlywheelConfig Load(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found", path);
+        if (!File.Exists(path)) throw new ConfigException($"{path}: config file not found");
         FlywheelConfig? config;
         try
         {

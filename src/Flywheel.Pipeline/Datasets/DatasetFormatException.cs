@@ -5,7 +5,7 @@ namespace Flywheel.Pipeline.Datasets;
 /// (<c>pairs.jsonl:17</c>) or row (<c>pairs.parquet:row 17</c>), and the field at fault:
 /// <c>pairs.jsonl:17: field 'chosen' is empty</c>.
 /// </summary>
-public sealed class DatasetFormatException : Exception
+public sealed class DatasetFormatException : InputException
 {
     public DatasetFormatException()
     {

@@ -24,7 +24,7 @@ public sealed class DatasetReader<T> : IAsyncEnumerable<T>
         // Fail where the reader is made rather than at the first row, which may be far away in a pipeline.
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"Dataset file not found: {path}", path);
+            throw new DatasetFormatException(path, null, "dataset file not found");
         }
 
         Path = path;

@@ -1,22 +1,22 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Flywheel.Files;
 
 namespace Flywheel.Pipeline.Datasets;
 
-/// <summary>Writes set-aside rows as JSONL: where each came from, why, and the original line or row.</summary>
+/// <summary>
+/// Writes set-aside rows as JSONL: where each came from, why, and the original line or row. The file appears when the
+/// reading ends, whole (an earlier pass's file stays until then), never half a line.
+/// </summary>
 internal sealed class RejectsWriter : IAsyncDisposable
 {
+    private readonly PendingFile _file;
     private readonly StreamWriter _writer;
 
     private RejectsWriter(string path)
     {
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null)
-        {
-            Directory.CreateDirectory(dir);
-        }
-
-        _writer = new StreamWriter(path, append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        _file = PendingFile.Create(path, asynchronous: true);
+        _writer = new StreamWriter(_file.Stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true);
     }
 
     public static RejectsWriter? Open(string? path) => path is null ? null : new RejectsWriter(path);
@@ -28,5 +28,13 @@ internal sealed class RejectsWriter : IAsyncDisposable
         await _writer.WriteLineAsync(reject.ToJsonString().AsMemory(), cancellationToken);
     }
 
-    public ValueTask DisposeAsync() => _writer.DisposeAsync();
+    /// <summary>Publishes the rows set aside so far: the reading ended, or its reader stopped reading.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await using (_file)
+        {
+            await _writer.DisposeAsync();
+            await _file.CommitAsync();
+        }
+    }
 }

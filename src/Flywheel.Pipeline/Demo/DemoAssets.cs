@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using Flywheel.Pipeline.Runs;
 
 namespace Flywheel.Pipeline.Demo;

@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using System.Text;
 using System.Text.Json;
 using Flywheel.Pipeline.Runs;

@@ -20,7 +20,6 @@ internal static class DemoPolicy
         IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         string initial = path + ".init-" + Environment.ProcessId;
-        string exported = path + ".tmp-" + Environment.ProcessId;
         try
         {
             TinyLlama.Create(initial, new TinyLlamaOptions
@@ -35,14 +34,12 @@ internal static class DemoPolicy
             }))
             {
                 trainer.Train(corpus.Select(r => Example(r.Problem.Prompt, r.Shown)).ToList(), progress: progress, cancellationToken: cancellationToken);
-                trainer.Export(exported, "flywheel-demo-policy");
+                trainer.Export(path, "flywheel-demo-policy"); // atomically: a GGUF appears whole or not at all
             }
-            File.Move(exported, path, overwrite: true);
         }
         finally
         {
             File.Delete(initial);
-            File.Delete(exported);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using System.Globalization;
 using System.Net;
 using System.Text;

@@ -1,7 +1,9 @@
+using Flywheel.Files;
+
 namespace Flywheel.Pipeline.Runs;
 
 /// <summary>A run folder is in use by another process (or another store in this one).</summary>
-public sealed class RunInUseException(string message) : Exception(message);
+public sealed class RunInUseException(string message) : InputException(message);
 
 /// <summary>
 /// The right to change a run folder: an exclusive advisory lock (flock, which .NET takes for FileShare.None) on

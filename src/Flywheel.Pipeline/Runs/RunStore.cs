@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -24,14 +25,22 @@ public sealed class RunStore : IDisposable
 
     public string Directory { get; }
     public RunManifest Manifest { get; }
+
+    /// <summary>The config keys --force changed from the run's (empty when it changed none).</summary>
+    public IReadOnlyList<string> ForcedChanges { get; private set; } = [];
+
+    /// <summary>The stage of round 1 the run was redone from because --force changed keys that feed it; null when none.</summary>
+    public string? ForcedRedo { get; private set; }
     public string ManifestPath => Path.Combine(Directory, "run.json");
 
     public static string ManifestPathOf(string directory) => Path.Combine(directory, "run.json");
 
     /// <summary>
     /// Opens the run in <paramref name="directory"/>, creating it for <paramref name="config"/> if new. An existing run
-    /// made with another config is refused, naming what changed, unless <paramref name="force"/>. The same config
-    /// moved elsewhere with its run (paths as written unchanged), or naming the same files otherwise, is not a change.
+    /// made with another config is refused, naming what changed, unless <paramref name="force"/>: then the run is
+    /// redone from round 1's first stage the changed keys feed (see <see cref="ForcedRedo"/>), so that every row it
+    /// ends with is the new config's. The same config moved elsewhere with its run (paths as written unchanged), or
+    /// naming the same files otherwise, is not a change.
     /// </summary>
     public static RunStore OpenOrCreate(string directory, FlywheelConfig config, int roundsPlanned, bool force)
     {
@@ -39,7 +48,9 @@ public sealed class RunStore : IDisposable
         var store = Locked(directory, () => OpenOrCreateLocked(directory, config, roundsPlanned, force));
         try
         {
-            store.Save();
+            // Redoing saves run.json, new config and all; when its input is gone it throws first, and the run keeps the old one.
+            if (store.ForcedRedo is { } stage && store.Manifest.Rounds.Count > 0) FlywheelRunner.RedoFrom(store, 1, stage);
+            else store.Save();
         }
         catch
         {
@@ -60,8 +71,13 @@ public sealed class RunStore : IDisposable
             {
                 var changed = ConfigLoader.Differences(Comparable(store.Config), Comparable(ConfigLoader.Resolve(config)));
                 if (changed.Count > 0 && !force)
-                    throw new ConfigException($"{store.ManifestPath}: the run was made with another config ({string.Join(", ", changed.Take(5))}{(changed.Count > 5 ? ", …" : "")} changed); use --force to continue with the new one, or another --run-dir");
-                if (changed.Count > 0) store.ForgetPassAt1();
+                    throw new ConfigException($"{store.ManifestPath}: the run was made with another config ({string.Join(", ", changed.Take(5))}{(changed.Count > 5 ? ", …" : "")} changed); use --force to redo it under the new one from where the change takes effect, or another --run-dir");
+                if (changed.Count > 0)
+                {
+                    store.ForgetPassAt1();
+                    store.ForcedChanges = changed;
+                    store.ForcedRedo = ConfigChanges.FirstStage(changed, ConfigLoader.Resolve(config));
+                }
             }
         }
         else
@@ -105,7 +121,7 @@ public sealed class RunStore : IDisposable
     public static RunStore Open(string directory)
     {
         string path = ManifestPathOf(directory);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no run here (run.json not found)", path);
+        if (!File.Exists(path)) throw new InputException($"{path}: no run here (run.json not found)");
         RunManifest? manifest;
         try
         {
@@ -190,7 +206,7 @@ public sealed class RunStore : IDisposable
         lock (_gate)
         {
             if (round < 1 || round > Math.Max(Manifest.Rounds.Count, 1))
-                throw new ArgumentException($"round {round} does not exist in this run (it has {Manifest.Rounds.Count} rounds)");
+                throw new InputException($"round {round} does not exist in this run (it has {Manifest.Rounds.Count} rounds)");
             for (int r = Manifest.Rounds.Count; r > round; r--)
             {
                 string dir = RoundDirectory(r);

@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using System.Text.Json;
 using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Datasets;

@@ -29,20 +29,9 @@ internal sealed record RewardHeadFile
 
     internal void Write(string path)
     {
-        string temp = $"{path}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
-            {
-                JsonSerializer.Serialize(stream, this, RewardModelJson.Default.RewardHeadFile);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        using var file = Files.PendingFile.Create(path);
+        JsonSerializer.Serialize(file.Stream, this, RewardModelJson.Default.RewardHeadFile);
+        file.Commit();
     }
 
     internal static RewardHeadFile Read(string path)

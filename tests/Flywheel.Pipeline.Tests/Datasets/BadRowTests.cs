@@ -284,15 +284,15 @@ public class BadRowTests
     }
 
     [Fact]
-    public void A_missing_file_raises_file_not_found_naming_it()
+    public void A_missing_file_is_bad_input_naming_it()
     {
         string path = TestFiles.NewPath("absent.jsonl");
 
-        var pairs = Assert.Throws<FileNotFoundException>(() => PreferenceDatasets.ReadAsync(path));
-        var prompts = Assert.Throws<FileNotFoundException>(() => PromptDatasets.ReadAsync(path));
+        var pairs = Assert.Throws<DatasetFormatException>(() => PreferenceDatasets.ReadAsync(path));
+        var prompts = Assert.Throws<DatasetFormatException>(() => PromptDatasets.ReadAsync(path));
 
-        Assert.Equal(path, pairs.FileName);
-        Assert.Equal($"Dataset file not found: {path}", prompts.Message);
+        Assert.Equal(path, pairs.Location);
+        Assert.Equal($"{path}: dataset file not found", prompts.Message);
     }
 
     /// <summary>A row of the same layout as <paramref name="line"/> but good, so that detection picks that layout.</summary>

@@ -1,3 +1,4 @@
+using Flywheel.Files;
 using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Runs;
 
@@ -110,7 +111,7 @@ public class RunStoreTests
         Directory.CreateDirectory(parts);
         File.WriteAllText(Path.Combine(parts, "part-00000.parquet"), "the earlier pass");
 
-        var e = Assert.Throws<FileNotFoundException>(() => FlywheelRunner.RedoFrom(store, 1, Stage.Score));
+        var e = Assert.Throws<InputException>(() => FlywheelRunner.RedoFrom(store, 1, Stage.Score));
         Assert.Contains("model.gguf is gone", e.Message);
         Assert.True(Directory.Exists(parts));
         Assert.Equal(StageState.Done, store.StageState(1, Stage.Score));

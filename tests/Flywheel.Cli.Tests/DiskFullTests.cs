@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Flywheel.Cli.Tests;
+
+/// <summary>The reference for <see cref="DiskFullTests"/>: a tiny two-round run that nothing interrupted.</summary>
+public sealed class UninterruptedTinyRun
+{
+    internal TinyRun Setup { get; } = new(prompts: 24, rounds: 2, partSize: 2, maxNewTokens: 8);
+
+    public string Directory { get; }
+
+    public UninterruptedTinyRun()
+    {
+        Directory = Setup.RunDir("reference");
+        using var p = FlywheelProcess.Start("run", "--config", Setup.ConfigPath, "--run-dir", Directory, "--quiet");
+        if (p.WaitForExitCode() != 0) throw new InvalidOperationException("the reference run failed");
+    }
+}
+
+/// <summary>
+/// The run folder on a small disk that fills up the moment a given file starts being written: the run exits 1 within
+/// a minute with one line naming the cause, leaves no temporary behind, `status --json` still reads the run, and the
+/// run copied to a roomy folder and continued there ends with the rows of an uninterrupted run.
+/// </summary>
+public class DiskFullTests(UninterruptedTinyRun reference, ITestOutputHelper output) : IClassFixture<UninterruptedTinyRun>
+{
+    [Theory]
+    [InlineData("parts", "sample")] // the folder of part files is made as sampling starts
+    [InlineData("candidates.parquet", "write")]
+    [InlineData("sft.parquet", "write")]
+    [InlineData("policy.gguf", "sft")]
+    public async Task A_disk_that_fills_as_a_file_starts_being_written_fails_the_run_cleanly_and_the_run_continues_elsewhere(string file, string stage)
+    {
+        var setup = reference.Setup;
+        string name = file.Replace('.', '-');
+        string dir = setup.RunDir($"full-{name}");
+        var errors = new List<string>();
+        // The tiny run needs well under 1 MiB: a small disk fills in milliseconds.
+        using (var disk = SmallDisk.Mount(dir, megabytes: 8))
+        {
+            int pid = 0;
+            using var watcher = new FileSystemWatcher(dir) { IncludeSubdirectories = true };
+            // In round 1: what follows it (round 2) must then come out as it would have.
+            string round1 = Path.Combine(dir, "round-001");
+            watcher.Created += (_, e) =>
+            {
+                string n = Path.GetFileName(e.FullPath);
+                if (Path.GetDirectoryName(e.FullPath) != round1 || !(n == file || n.StartsWith(file + ".tmp-", StringComparison.Ordinal))) return;
+                // The run is held still while the disk fills: it must meet the full disk at the write it was making.
+                _ = kill(Volatile.Read(ref pid), SIGSTOP);
+                disk.Fill();
+                _ = kill(Volatile.Read(ref pid), SIGCONT);
+            };
+            watcher.EnableRaisingEvents = true;
+
+            using var p = FlywheelProcess.Start(l => { lock (errors) errors.Add(l); }, "run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet");
+            Volatile.Write(ref pid, p.Id);
+            var clock = Stopwatch.StartNew();
+            bool exited = p.WaitForExit(TimeSpan.FromMinutes(1));
+            if (!exited) p.Kill();
+            p.WaitForExit();
+            output.WriteLine($"exit {p.ExitCode} after {clock.Elapsed.TotalSeconds:F1}s: {string.Join(" | ", errors)}");
+            Assert.True(exited, $"the run did not exit within a minute of starting: {string.Join(" | ", errors)}");
+            Assert.True(disk.IsFull, $"{file} was never written in round 1, so the disk never filled (exit {p.ExitCode})");
+            Assert.Equal(1, p.ExitCode);
+            string line = Assert.Single(errors);
+            Assert.StartsWith($"flywheel: round 1, stage {stage}: ", line);
+            Assert.Contains("No space left on device", line);
+
+            var status = await CliRunner.RunAsync("status", "--run-dir", dir, "--json");
+            Assert.True(status.ExitCode == 0, status.Error);
+            using (JsonDocument.Parse(status.Out)) { }
+            var leftovers = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Where(f => f.Contains(".tmp-", StringComparison.Ordinal)).ToList();
+            Assert.True(leftovers.Count == 0, $"temporaries left behind: {string.Join(", ", leftovers)}");
+
+            // The run goes on in a roomy folder, as a user would move it.
+            string roomy = setup.RunDir($"roomy-{name}");
+            File.Delete(disk.FillerPath);
+            CopyDirectory(dir, roomy);
+            using var resumed = FlywheelProcess.Start(l => output.WriteLine($"resumed: {l}"), "run", "--config", setup.ConfigPath, "--run-dir", roomy, "--quiet");
+            Assert.Equal(0, resumed.WaitForExitCode());
+            for (int round = 1; round <= 2; round++)
+            {
+                foreach (var rows in new[] { "candidates.parquet", "sft.parquet" })
+                {
+                    string at = Path.Combine($"round-{round:000}", rows);
+                    Assert.Equal(await FlywheelProcess.RowsAsync(Path.Combine(reference.Directory, at)), await FlywheelProcess.RowsAsync(Path.Combine(roomy, at)));
+                }
+            }
+        }
+    }
+
+    private const int SIGSTOP = 19, SIGCONT = 18;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var d in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
+        Directory.CreateDirectory(to);
+        foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories)) File.Copy(f, Path.Combine(to, Path.GetRelativePath(from, f)));
+    }
+}
