@@ -96,9 +96,10 @@ internal sealed class RemoteSampler : IPromptSampler
                 lock (running) running.Add(task);
                 _ = task.ContinueWith(t =>
                 {
-                    lock (running) running.Remove(t);
-                    // The first failure stops the rest: the run fails with its cause, not with a cancellation.
+                    // The first failure stops the rest: the run fails with its cause, not with a cancellation. The
+                    // channel is completed before the task leaves the set, so no failure can slip past the end below.
                     if (t.IsFaulted) results.TryComplete(t.Exception!.InnerException);
+                    lock (running) running.Remove(t);
                 }, TaskScheduler.Default);
             }
         }
@@ -109,7 +110,7 @@ internal sealed class RemoteSampler : IPromptSampler
         Task[] left;
         lock (running) left = [.. running];
         await Task.WhenAll(left).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        results.TryComplete(failure);
+        results.TryComplete(failure ?? left.FirstOrDefault(t => t.IsFaulted)?.Exception!.InnerException);
     }
 
     private async Task<GenerationResult> SampleOneAsync(PromptItem item, ulong seed, CancellationToken ct)
@@ -117,6 +118,7 @@ internal sealed class RemoteSampler : IPromptSampler
         var prompt = item.Prompt;
         var tokens = _encoder.Encode(prompt);
         var tried = new HashSet<OpenAiEndpoint>();
+        var failures = new List<string>();
         Exception? last = null;
         while (tried.Count < _pool.Endpoints.Count)
         {
@@ -133,6 +135,8 @@ internal sealed class RemoteSampler : IPromptSampler
             {
                 tried.Add(endpoint);
                 last = e;
+                // An open circuit says nothing of its own: the endpoint's recent failures are in the log.
+                failures.Add(e is Polly.CircuitBreaker.BrokenCircuitException ? $"{endpoint.Name}: taken out of rotation after repeated failures" : e.Message);
                 Report();
                 if (tried.Count < _pool.Endpoints.Count) _log($"round {_round}: prompt '{prompt.Id}' failed on {endpoint.Name} ({e.Message}); re-sending it to another endpoint");
             }
@@ -141,7 +145,7 @@ internal sealed class RemoteSampler : IPromptSampler
                 _pool.Release(endpoint);
             }
         }
-        throw new HttpRequestException($"prompt '{prompt.Id}' failed on every endpoint; the last error: {last!.Message}", last);
+        throw new HttpRequestException($"prompt '{prompt.Id}' failed on every endpoint: {string.Join("; ", failures)}", last);
     }
 
     /// <summary>
