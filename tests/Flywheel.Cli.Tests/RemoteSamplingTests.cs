@@ -148,6 +148,20 @@ public partial class RemoteSamplingTests(LlamaServerBuild build)
         AssertEveryPromptSampledOnce(setup, 1, prompts);
     }
 
+    [Fact]
+    public async Task The_chat_route_has_the_server_apply_its_template()
+    {
+        using var server = await LlamaServer.StartAsync(build, Policy(new TinyRun()));
+        var setup = RemoteRun(8, rounds: 1, partSize: 3, maxNewTokens: 6, Endpoint(server.Url));
+        var config = JsonNode.Parse(File.ReadAllText(setup.ConfigPath))!.AsObject();
+        config["sampling"]!["route"] = "chat";
+        File.WriteAllText(setup.ConfigPath, config.ToJsonString());
+        var r = await Run(setup);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Equal(8, EndpointSummaries(r.Out, 1)[server.Url].Prompts);
+        AssertEveryPromptSampledOnce(setup, 1, 8);
+    }
+
     private static void AssertStopsBeforeRound1(CliRunner.Result r, TinyRun setup, string expected)
     {
         Assert.Equal(2, r.ExitCode);

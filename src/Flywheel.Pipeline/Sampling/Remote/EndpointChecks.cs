@@ -44,11 +44,11 @@ internal static class EndpointChecks
             if (!served.Contains(e.Model))
                 throw new ConfigException($"{at}.model: '{e.Model}' is not served by {url}; it serves {(served.Count == 0 ? "no model" : string.Join(", ", served.Select(m => $"'{m}'")))}");
         }
-        // One token for as many candidates as a request will ask for, so that the route, the key and n (llama-server
-        // takes no more than its slots) are tried as sampling will use them.
+        // One token for as many candidates as a request will ask for, so that the route, the key, a prompt of token ids
+        // (token 0, which every vocabulary has) and n (llama-server takes no more than its slots) are tried as
+        // sampling will use them.
         int n = Math.Min(e.MaxN ?? s.K, s.K);
         var probe = OpenAiProtocol.Request(s with { MaxNewTokens = 1, Stop = [] }, e.Model, [0], [new Llama.Chat.ChatMessage("user", "1")], n, 0);
-        if (s.Route != "chat") probe["prompt"] = "1";
         var request = new HttpRequestMessage(HttpMethod.Post, url + "/" + OpenAiProtocol.Path(s.Route)) { Content = new StringContent(probe.ToJsonString(), Encoding.UTF8, "application/json") };
         using var answer = await SendAsync(http, request, key, url, at, ct);
         string text = await answer.Content.ReadAsStringAsync(ct);
