@@ -7,21 +7,16 @@
 # request sent to the last response (its `usage.completion_tokens` counts one choice only when n > 1).
 #
 # llama-server is llama.cpp v0.5.0 (tools/server) from the source bundle inside the npm package node-llama-cpp@3.22.1,
-# fetched once with `npm pack` and built once (~5 min on 2 cores); the binaries are cached under
-# ${XDG_CACHE_HOME:-$HOME/.cache}/flywheel/llama-server-v0.5.0/. Only this bench uses npm; Flywheel does not.
+# fetched once over HTTP from the npm registry and built once (~5 min on 2 cores) by bench/llama-server-build.sh; the
+# binaries are cached under ${XDG_CACHE_HOME:-$HOME/.cache}/flywheel/llama-server-v0.5.0/, where the tests find them.
 #
 # usage: bench/llama-server-compare.sh [rounds]       (ROUNDS=3 by default; needs dotnet, cmake, a C++ compiler,
-#                                                      git, npm (first run only), python3)
+#                                                      git, curl (first run only), python3)
 # Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1) go in BENCH_MODEL_FLAGS.
 set -euo pipefail
 
 ROUNDS=${1:-${ROUNDS:-3}}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VERSION=v0.5.0
-NLC_VERSION=3.22.1
-CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/flywheel
-BIN=$CACHE/llama-server-$VERSION
-SRC=$CACHE/src/llama.cpp-$VERSION
 K=8 NEW_TOKENS=128 SLOTS=64
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flywheel-server-bench-XXXXXX")
 SERVER_PID=
@@ -35,25 +30,9 @@ trap 'exit 130' INT TERM
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
-# --- llama.cpp v0.5.0: llama-server and llama-batched-bench, built once ---
-if [[ ! -x $BIN/llama-server || ! -x $BIN/llama-batched-bench ]]; then
-    mkdir -p "$CACHE/src"
-    if [[ ! -d $SRC/.git ]]; then
-        tgz=$CACHE/src/node-llama-cpp-$NLC_VERSION.tgz
-        if [[ ! -f $tgz ]]; then log "npm pack node-llama-cpp@$NLC_VERSION"; (cd "$CACHE/src" && npm pack "node-llama-cpp@$NLC_VERSION" >/dev/null); fi
-        tar -xzf "$tgz" -C "$WORK" package/llama/gitRelease.bundle package/llama/llama.cpp.info.json
-        grep -q "\"$VERSION\"" "$WORK/package/llama/llama.cpp.info.json" || { echo "node-llama-cpp@$NLC_VERSION does not bundle llama.cpp $VERSION" >&2; exit 1; }
-        git clone -q "$WORK/package/llama/gitRelease.bundle" "$SRC"
-    fi
-    log "building llama-server and llama-batched-bench in $SRC/build (~5 min on 2 cores)"
-    cmake -S "$SRC" -B "$SRC/build" -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF \
-        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >"$CACHE/src/cmake-configure.log"
-    cmake --build "$SRC/build" --target llama-server llama-batched-bench -j"$(nproc)" >"$CACHE/src/cmake-build.log"
-    mkdir -p "$BIN"
-    # the binaries and the shared libraries they link (they run with LD_LIBRARY_PATH=$BIN)
-    cp -a "$SRC"/build/bin/. "$BIN"/
-fi
-export LD_LIBRARY_PATH=$BIN${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# --- llama.cpp v0.5.0: llama-server and llama-batched-bench, built once (shared with the tests) ---
+# shellcheck source=bench/llama-server-build.sh
+source "$ROOT/bench/llama-server-build.sh"
 
 # --- Flywheel's bench, its model and prompts ---
 log "dotnet build -c Release bench/Flywheel.Llama.Bench"

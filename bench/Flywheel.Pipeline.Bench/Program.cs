@@ -11,6 +11,12 @@ using Flywheel.Pipeline.Runs;
 // time against the busy time of its slowest stage — and (2) that peak memory does not grow with the number of
 // prompts. With no arguments it runs itself as a child process for each prompt count, so the figures of one table
 // come from one run; `--prompts N` runs one round and prints its figures as JSON.
+// `--sampler local|openai …`: one sampler's tokens/s (SamplerCompare.cs), for bench/openai-sampler-compare.sh.
+if (args.Length > 0 && args[0] == "--sampler")
+{
+    await SamplerCompare.RunAsync(Enumerable.Range(0, args.Length / 2).ToDictionary(i => args[2 * i].TrimStart('-'), i => args[2 * i + 1]));
+    return;
+}
 if (args is ["--prompts", var n])
 {
     Console.WriteLine(JsonSerializer.Serialize(await Round(int.Parse(n, CultureInfo.InvariantCulture))));

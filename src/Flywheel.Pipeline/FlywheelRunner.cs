@@ -53,6 +53,7 @@ public static class FlywheelRunner
         var checks = roundsLeft || evaluationLeft
             ? await RunChecks.RunAsync(config, NextPolicy(store, config), verifier, options.SkipBad, cancellationToken)
             : new RunCheckResult(0, 0);
+        if (roundsLeft && config.Sampling.Backend == "openai") await Sampling.Remote.EndpointChecks.RunAsync(config, store.Manifest.RoundsPlanned, cancellationToken);
 
         for (int round = 1; round <= store.Manifest.RoundsPlanned; round++)
         {

@@ -95,6 +95,8 @@ public static class ConfigLoader
         var s = c.Sampling;
         Check(s.Stop.All(x => !string.IsNullOrEmpty(x)), "$.sampling.stop", "stop strings must not be empty");
         Check(s.Sequences >= s.K, "$.sampling.sequences", $"must be at least k ({s.K}), got {s.Sequences}");
+        Check(s.Backend is "local" or "openai", "$.sampling.backend", $"must be local or openai, got '{s.Backend}'");
+        if (s.Backend == "openai") errors.AddRange(Sampling.Remote.EndpointRules.Check(c));
         Check(c.Selection.TopN <= s.K, "$.selection.top_n", $"must be 1 to k ({s.K}), got {c.Selection.TopN}");
         return errors;
     }

@@ -21,19 +21,21 @@ internal static class ConfigRanges
             if (property.GetCustomAttribute<JsonIgnoreAttribute>() is not null) continue;
             switch (property.GetValue(section))
             {
-                case { } child when IsSection(child.GetType()):
-                    foreach (var v in Violations(child, $"{path}.{Name(property)}")) yield return v;
-                    break;
                 case IList list:
                     for (int i = 0; i < list.Count; i++)
                         if (list[i] is { } item && IsSection(item.GetType()))
                             foreach (var v in Violations(item, $"{path}.{Name(property)}[{i}]")) yield return v;
                     break;
+                case { } child when IsSection(child.GetType()):
+                    foreach (var v in Violations(child, $"{path}.{Name(property)}")) yield return v;
+                    break;
             }
         }
     }
 
-    private static bool IsSection(Type type) => type.Namespace == typeof(FlywheelConfig).Namespace && type.IsClass;
+    // A list is walked item by item and never taken for a section: walking its own properties would not end (its
+    // SyncRoot is itself), as it did for sampling.endpoints.
+    private static bool IsSection(Type type) => type.Namespace == typeof(FlywheelConfig).Namespace && type.IsClass && !typeof(IEnumerable).IsAssignableFrom(type);
 
     private static string Name(PropertyInfo property) => ConfigLoader.Json.PropertyNamingPolicy!.ConvertName(property.Name);
 }

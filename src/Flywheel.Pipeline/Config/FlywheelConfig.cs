@@ -219,6 +219,40 @@ public sealed record SamplingConfig
     [Description("Memory (GiB) the sampler's KV cache may take: sequences × (longest prompt + max_new_tokens) × the model's KV per token, checked before round 1; null: half the machine's memory.")]
     [Range(0d, double.MaxValue, MinimumIsExclusive = true)]
     public double? KvMemoryGib { get; init; }
+
+    [Description("Where the selection prompts' candidates are sampled: local (llama.cpp in process) or openai (the OpenAI-compatible inference servers in endpoints: vLLM, SGLang, TGI, llama-server).")]
+    public string Backend { get; init; } = "local";
+
+    [Description("The servers backend openai samples from; prompts go to the one with the least outstanding work.")]
+    public IReadOnlyList<EndpointConfig> Endpoints { get; init; } = [];
+
+    [Description("completions: Flywheel applies the policy's chat template and sends the prompt's token ids to /completions; chat: the server applies its own template (/chat/completions).")]
+    public string Route { get; init; } = "completions";
+
+    [Description("Seconds one request (a prompt's candidates) may take on an endpoint before it is abandoned and retried.")]
+    [Range(0.01d, 86400d, MinimumIsExclusive = true, MaximumIsExclusive = true)]
+    public double RequestTimeoutSeconds { get; init; } = 600;
+}
+
+/// <summary>One OpenAI-compatible inference server.</summary>
+public sealed record EndpointConfig
+{
+    [Description("The server's OpenAI base URL, /v1 included, as OpenAI clients take it: http://10.0.0.5:8000/v1.")]
+    public string Url { get; init; } = "";
+
+    [Description("The model name the server serves the policy under (one of its /models ids).")]
+    public string Model { get; init; } = "";
+
+    [Description("The environment variable holding the server's API key (sent as a bearer token); null: none. Never the key itself.")]
+    public string? ApiKeyEnv { get; init; }
+
+    [Description("Requests this server has in flight at once, each asking for a prompt's candidates: about its parallel slots divided by k.")]
+    [Range(1, int.MaxValue)]
+    public int MaxConcurrency { get; init; } = 8;
+
+    [Description("Most candidates one request asks for (the request's n); a prompt's k candidates take several requests when k is larger. null: all k in one.")]
+    [Range(1, int.MaxValue)]
+    public int? MaxN { get; init; }
 }
 
 public sealed record SelectionConfig

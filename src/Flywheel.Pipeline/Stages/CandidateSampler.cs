@@ -14,7 +14,7 @@ internal sealed record PromptItem(int Index, PromptRecord Prompt)
 }
 
 /// <summary>K candidates per prompt from a policy: the prompt formatted with the chat template, seeds derived per prompt.</summary>
-internal sealed class CandidateSampler : IDisposable
+internal sealed class CandidateSampler : IPromptSampler
 {
     private readonly LlamaModel _model;
     private readonly PromptEncoder _encoder;

@@ -31,7 +31,7 @@ internal static class SampleScoreStage
         if (done > 0) ctx.Log($"round {ctx.Round}: {done} prompts already sampled and scored; continuing");
 
         int samplerThreads = ctx.Threads > 1 ? ctx.Threads - 1 : 1;
-        using var sampler = new CandidateSampler(ctx.PolicyPath, config, config.Sampling.K, samplerThreads, ctx.LongestPrompt, ctx.Verifier);
+        using var sampler = PromptSamplers.ForSelection(ctx, samplerThreads);
         // The scorer (TorchSharp) takes the core the sampler (llama.cpp) leaves free: the two run side by side.
         using var scorer = RewardScorer.Load(ctx.RewardModelPath, new RewardScorerOptions
         {
