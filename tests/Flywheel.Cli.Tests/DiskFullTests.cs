@@ -27,10 +27,14 @@ public sealed class UninterruptedTinyRun
 public class DiskFullTests(UninterruptedTinyRun reference, ITestOutputHelper output) : IClassFixture<UninterruptedTinyRun>
 {
     [Theory]
-    [InlineData("round-001/parts", "round 1, stage sample")] // the folder of part files is made as sampling starts
-    [InlineData("round-001/candidates.parquet", "round 1, stage write")]
-    [InlineData("round-001/sft.parquet", "round 1, stage write")]
-    [InlineData("round-001/policy.gguf", "round 1, stage sft")]
+    // Sampling takes seconds after it makes the folder of part files: its first part surely meets the full disk. The
+    // other files are written in milliseconds, and the run may have gone past them before it is stopped (on a full
+    // disk, rewriting run.json still succeeds as each rename frees the old one): then a later write fails, in round 1
+    // or 2, and the line names that one.
+    [InlineData("round-001/parts", "round 1, stage sample: ")]
+    [InlineData("round-001/candidates.parquet", "round ")]
+    [InlineData("round-001/sft.parquet", "round ")]
+    [InlineData("round-001/policy.gguf", "round ")]
     public async Task A_disk_that_fills_as_a_file_starts_being_written_fails_the_run_cleanly_and_the_run_continues_elsewhere(string file, string where)
     {
         var setup = reference.Setup;
@@ -67,7 +71,7 @@ public class DiskFullTests(UninterruptedTinyRun reference, ITestOutputHelper out
             Assert.True(disk.IsFull, $"{file} was never written, so the disk never filled (exit {p.ExitCode})");
             Assert.Equal(1, p.ExitCode);
             string line = Assert.Single(errors);
-            Assert.StartsWith($"flywheel: {where}: ", line);
+            Assert.StartsWith($"flywheel: {where}", line);
             Assert.Contains("No space left on device", line);
 
             var status = await CliRunner.RunAsync("status", "--run-dir", dir, "--json");
