@@ -64,14 +64,21 @@ internal sealed class FakeOpenAiServer : IDisposable
                 return;
             }
             Interlocked.Increment(ref _requests);
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var request = JsonNode.Parse(await reader.ReadToEndAsync())!.AsObject();
-            var (status, body) = _answer(request);
-            if (status == HttpStatusCode.OK) Answered.Enqueue(request["prompt"]!.ToJsonString());
-            context.Response.StatusCode = (int)status;
-            byte[] bytes = Encoding.UTF8.GetBytes(body);
-            await context.Response.OutputStream.WriteAsync(bytes);
-            context.Response.Close();
+            try
+            {
+                using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+                var request = JsonNode.Parse(await reader.ReadToEndAsync())!.AsObject();
+                var (status, body) = _answer(request);
+                if (status == HttpStatusCode.OK) Answered.Enqueue(request["prompt"]!.ToJsonString());
+                context.Response.StatusCode = (int)status;
+                await context.Response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(body));
+                context.Response.Close();
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException)
+            {
+                // The client went away first (a sampler that gave up cancels its other requests), as real ones do.
+                context.Response.Abort();
+            }
         }
     }
 
