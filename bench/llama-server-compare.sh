@@ -12,7 +12,8 @@
 #
 # usage: bench/llama-server-compare.sh [rounds]       (ROUNDS=3 by default; needs dotnet, cmake, a C++ compiler,
 #                                                      git, curl (first run only), python3)
-# Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1) go in BENCH_MODEL_FLAGS.
+# Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1) go in BENCH_MODEL_FLAGS; further
+# llama.cpp flags for both llama-server and llama-batched-bench (e.g. "-fa off") in LLAMA_FLAGS.
 set -euo pipefail
 
 ROUNDS=${1:-${ROUNDS:-3}}
@@ -50,7 +51,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # the EXIT trap knows the server's pid).
 server_round() {
     local port; port=$(free_port)
-    "$BIN/llama-server" -m "$MODEL" -np "$SLOTS" -c $((SLOTS * 512)) -t 1 -tb 1 -b 512 -ub 512 --metrics \
+    "$BIN/llama-server" -m "$MODEL" -np "$SLOTS" -c $((SLOTS * 512)) -t 1 -tb 1 -b 512 -ub 512 --metrics ${LLAMA_FLAGS:-} \
         --host 127.0.0.1 --port "$port" >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     local i
@@ -109,9 +110,9 @@ done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}'; }
 fly=$(median "${FLY[@]}") srv=$(median "${SRV[@]}")
 
-log "llama-batched-bench -npp 300 -ntg $NEW_TOKENS -npl $SLOTS -t 1"
+log "llama-batched-bench -npp 300 -ntg $NEW_TOKENS -npl $SLOTS -t 1 ${LLAMA_FLAGS:-}"
 "$BIN/llama-batched-bench" -m "$MODEL" -c $((SLOTS * 512)) -b 512 -ub 512 -npp 300 -ntg "$NEW_TOKENS" -npl "$SLOTS" \
-    -t 1 -tb 1 --output-format jsonl >"$WORK/batched.log" 2>&1 || { cat "$WORK/batched.log" >&2; exit 1; }
+    -t 1 -tb 1 ${LLAMA_FLAGS:-} --output-format jsonl >"$WORK/batched.log" 2>&1 || { cat "$WORK/batched.log" >&2; exit 1; }
 bb=$(python3 -c '
 import json, sys
 rows = [json.loads(l[l.index("{"):]) for l in open(sys.argv[1]) if "\"speed_tg\"" in l]
