@@ -129,11 +129,7 @@ public static class FlywheelRunner
             {
                 Bookkeeping(round, () => store.SetStage(round, Stage.Sft, StageState.Skipped));
             }
-            await BookkeepingAsync(round, async () =>
-            {
-                await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
-                await Reports.TensorBoardLog.WriteRoundsAsync(store.Manifest, store.Directory, cancellationToken);
-            });
+            await BookkeepingAsync(round, () => WriteReportsAsync(store, cancellationToken));
         }
 
         if (verifier is not null && store.Manifest.Rounds.Count > 0)
@@ -152,8 +148,7 @@ public static class FlywheelRunner
                 double final = await EvaluationStage.PassAt1Async(store, config, prompts, last, verifier, threads, checks.LongestPrompt, rejects, options.Progress, cancellationToken);
                 store.Update(m => (m.FinalPolicyPassAt1, m.FinalPolicy, m.PassAt1Prompts) = (final, store.ToRecorded(last), store.ToRecorded(prompts.Path)));
             }
-            await Reports.RunReport.WriteAsync(store.Manifest, ReportPath(store), cancellationToken);
-            await Reports.TensorBoardLog.WriteRoundsAsync(store.Manifest, store.Directory, cancellationToken);
+            await WriteReportsAsync(store, cancellationToken);
         }
     }
 
@@ -216,7 +211,16 @@ public static class FlywheelRunner
     /// <summary>The run's HTML report, rewritten after every round.</summary>
     public static string ReportPath(RunStore store) => Path.Combine(store.Directory, "report.html");
 
-    private static ComputeDevice ParseDevice(string device) => device switch
+    /// <summary>The report and TensorBoard's round figures, from one read of the rounds' files.</summary>
+    private static async Task WriteReportsAsync(RunStore store, CancellationToken ct)
+    {
+        var rounds = await Reports.RoundData.LoadAllAsync(store.Manifest, store.Directory, ct);
+        Reports.RunReport.Write(store.Manifest, ReportPath(store), rounds);
+        Reports.TensorBoardLog.WriteRounds(store.Manifest, store.Directory, rounds);
+    }
+
+    /// <summary>A device as the config and the command line name it: auto, cpu or cuda.</summary>
+    internal static ComputeDevice ParseDevice(string device) => device switch
     {
         "cpu" => ComputeDevice.Cpu,
         "cuda" => ComputeDevice.Cuda,

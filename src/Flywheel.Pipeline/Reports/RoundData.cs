@@ -1,4 +1,5 @@
 using Flywheel.Parquet;
+using Flywheel.Pipeline.Runs;
 
 namespace Flywheel.Pipeline.Reports;
 
@@ -17,7 +18,16 @@ internal sealed record RoundData(
 {
     private static readonly IReadOnlyCollection<string> Columns = ["prompt_id", "prompt", "completion", "tokens", "reward", "kept", "correct"];
 
-    public static async Task<RoundData> LoadAsync(int round, string directory, CancellationToken ct)
+    /// <summary>Each round of the run in <paramref name="runDirectory"/>, in order: one read of its files for all that show them.</summary>
+    public static async Task<IReadOnlyList<RoundData>> LoadAllAsync(RunManifest manifest, string runDirectory, CancellationToken ct)
+    {
+        var rounds = new List<RoundData>(manifest.Rounds.Count);
+        foreach (var record in manifest.Rounds)
+            rounds.Add(await LoadAsync(record.Round, Path.Combine(runDirectory, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"round-{record.Round:000}")), ct));
+        return rounds;
+    }
+
+    private static async Task<RoundData> LoadAsync(int round, string directory, CancellationToken ct)
     {
         string rm = Path.Combine(directory, "rm");
         var steps = RewardModelLog.ReadSteps(RewardModelLog.LogPath(rm));

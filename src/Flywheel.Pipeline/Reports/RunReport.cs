@@ -49,14 +49,22 @@ public static class RunReport
     public static async Task WriteAsync(RunManifest manifest, string path, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        string html = await RenderAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, cancellationToken);
-        AtomicFile.WriteAllText(path, html);
+        Write(manifest, path, await RoundData.LoadAllAsync(manifest, Path.GetDirectoryName(Path.GetFullPath(path))!, cancellationToken));
     }
+
+    /// <summary>Writes the report from rounds' files already read (<see cref="RoundData.LoadAllAsync"/>).</summary>
+    internal static void Write(RunManifest manifest, string path, IReadOnlyList<RoundData> rounds) => AtomicFile.WriteAllText(path, Render(manifest, rounds));
 
     /// <summary>The report; with no <paramref name="runDirectory"/>, only what run.json holds (no per-round plots).</summary>
     public static async Task<string> RenderAsync(RunManifest manifest, string? runDirectory, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
+        return Render(manifest, runDirectory is null ? [] : await RoundData.LoadAllAsync(manifest, runDirectory, cancellationToken));
+    }
+
+    /// <summary>The report of <paramref name="manifest"/>, with a section for each of <paramref name="rounds"/> (its rounds' data, in order, or none).</summary>
+    internal static string Render(RunManifest manifest, IReadOnlyList<RoundData> rounds)
+    {
         var html = new StringBuilder();
         string title = Encode($"Flywheel run {manifest.Run}");
         html.Append($$"""
@@ -93,14 +101,10 @@ public static class RunReport
         html.Append("</div>\n");
 
         var trainingTokensPerSecond = new Dictionary<int, double>();
-        if (runDirectory is not null)
+        foreach (var (record, data) in manifest.Rounds.Zip(rounds))
         {
-            foreach (var record in manifest.Rounds)
-            {
-                var data = await RoundData.LoadAsync(record.Round, Path.Combine(runDirectory, Inv($"round-{record.Round:000}")), cancellationToken);
-                if (data.Steps.Count > 0) trainingTokensPerSecond[record.Round] = data.Steps.Average(s => s.TokensPerSecond);
-                html.Append(RoundSection(data, record));
-            }
+            if (data.Steps.Count > 0) trainingTokensPerSecond[record.Round] = data.Steps.Average(s => s.TokensPerSecond);
+            html.Append(RoundSection(data, record));
         }
         html.Append(StageTimes(manifest.Rounds, trainingTokensPerSecond));
         html.Append("</body></html>\n");

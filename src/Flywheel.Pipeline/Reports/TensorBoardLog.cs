@@ -52,13 +52,13 @@ internal static class TensorBoardLog
         }
     }
 
-    /// <summary>Rewrites <c>tb/rounds</c> from run.json and the rounds' files (so a redone round replaces its figures).</summary>
-    public static async Task WriteRoundsAsync(RunManifest manifest, string runDirectory, CancellationToken ct)
+    /// <summary>Rewrites <c>tb/rounds</c> from run.json and its rounds' files as read, in order (so a redone round replaces its figures).</summary>
+    public static void WriteRounds(RunManifest manifest, string runDirectory, IReadOnlyList<RoundData> rounds)
     {
         string dir = Path.Combine(DirectoryOf(runDirectory), "rounds");
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         var writer = torch.utils.tensorboard.SummaryWriter(dir);
-        foreach (var record in manifest.Rounds)
+        foreach (var (record, data) in manifest.Rounds.Zip(rounds))
         {
             int r = record.Round;
             var m = record.Metrics;
@@ -78,7 +78,6 @@ internal static class TensorBoardLog
             Scalar("throughput/generated_tokens_per_second", m.TokensPerSecond);
             foreach (var (stage, seconds) in record.StageSeconds) Scalar($"seconds/{stage}", seconds);
 
-            var data = await RoundData.LoadAsync(r, Path.Combine(runDirectory, $"round-{r:000}"), ct);
             if (data.Rewards is not { Length: > 0 } rewards) continue;
             if (record.StageSeconds.TryGetValue(Stage.Sample, out double sampling) && sampling > 0) Scalar("throughput/candidates_per_second", rewards.Length / sampling);
             foreach (var (name, values) in new[] { ("all", rewards), ("kept", rewards.Where((_, i) => data.Kept![i]).ToArray()) })
