@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using Flywheel.Llama;
 using Flywheel.Llama.Chat;
 using Flywheel.Pipeline.Config;
 using Flywheel.Pipeline.Runs;
@@ -36,7 +35,7 @@ internal static class ScoreCommand
             {
                 Template = source.Template,
                 Threads = source.Threads,
-                Device = parse.GetValue(device) switch { "cpu" => ComputeDevice.Cpu, "cuda" => ComputeDevice.Cuda, _ => ComputeDevice.Auto },
+                Device = Pipeline.FlywheelRunner.ParseDevice(parse.GetRequiredValue(device)),
             });
             ScoreSummary summary;
             using (var view = ProgressView.Create(console, mode))

@@ -232,6 +232,12 @@ public sealed record SamplingConfig
     [Description("Seconds one request (a prompt's candidates) may take on an endpoint before it is abandoned and retried.")]
     [Range(0.01d, 86400d, MinimumIsExclusive = true, MaximumIsExclusive = true)]
     public double RequestTimeoutSeconds { get; init; } = 600;
+
+    /// <summary>The sampler chain these settings ask for, as both samplers (in process and remote) take it.</summary>
+    internal Llama.Sampling.SamplingOptions ToOptions() => new()
+    {
+        Temperature = Temperature, TopK = TopK, TopP = TopP, MinP = MinP, MaxNewTokens = MaxNewTokens, StopStrings = Stop,
+    };
 }
 
 /// <summary>One OpenAI-compatible inference server.</summary>

@@ -37,7 +37,7 @@ internal sealed class CandidateSampler : IPromptSampler
             KvBudget.Check(_model, s, sequences, context);
             _encoder = new PromptEncoder(_model, config, context);
             _k = k;
-            _sampling = new SamplingOptions { Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, MinP = s.MinP, MaxNewTokens = s.MaxNewTokens, StopStrings = s.Stop };
+            _sampling = s.ToOptions();
             _sampler = new BatchedSampler(_model, new BatchedSamplerOptions
             {
                 Sequences = sequences,

@@ -39,7 +39,7 @@ internal sealed class RemoteSampler : IPromptSampler
         _encoder = new PromptEncoder(_model, config, _model.TrainingContextLength);
         _verifier = verifier;
         _sampling = config.Sampling;
-        _options = new SamplingOptions { Temperature = _sampling.Temperature, TopK = _sampling.TopK, TopP = _sampling.TopP, MinP = _sampling.MinP, MaxNewTokens = _sampling.MaxNewTokens, StopStrings = _sampling.Stop };
+        _options = _sampling.ToOptions();
         _round = round;
         _progress = progress;
         _log = log;
