@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Flywheel.Parquet;
 using Flywheel.Pipeline.Runs;
 
@@ -8,9 +7,6 @@ namespace Flywheel.Cli.Tests;
 /// <summary>Bad input stops a run with exit code 2 and one line naming the file and place; nothing partial is marked done.</summary>
 public class BadInputRunTests
 {
-    private static async Task<CliRunner.Result> Run(TinyRun setup, params string[] extra) =>
-        await CliRunner.RunAsync(["run", "--config", setup.ConfigPath, "--run-dir", setup.RunDir(), "--quiet", .. extra]);
-
     private static void InsertLine(TinyRun setup, string file, int index, string line)
     {
         var lines = File.ReadAllLines(Path.Combine(setup.Directory, file)).ToList();
@@ -25,10 +21,6 @@ public class BadInputRunTests
         Assert.Single(r.Error.TrimEnd().Split('\n'));
     }
 
-    /// <summary>Found before gather and reward-model training spent their minutes: no stage of round 1 has started.</summary>
-    private static void AssertRound1NotStarted(TinyRun setup) =>
-        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
-
     private static void AssertNothingPartialIsDone(TinyRun setup, string failedStage)
     {
         var round = RunStore.Open(setup.RunDir()).Manifest.Round(1);
@@ -42,7 +34,7 @@ public class BadInputRunTests
     {
         var setup = new TinyRun();
         InsertLine(setup, "pairs.jsonl", 4, "{\"prompt\": \"1+1=\", \"chosen\": \"2\",");
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         AssertOneLineError(r);
         Assert.Contains("round 1, stage gather: pairs.jsonl:5:", r.Error);
         AssertNothingPartialIsDone(setup, Stage.Gather);
@@ -61,10 +53,10 @@ public class BadInputRunTests
     {
         var setup = new TinyRun();
         InsertLine(setup, "prompts.jsonl", 1, "{\"id\": \"p\", \"prompt\": ");
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         AssertOneLineError(r);
         Assert.Contains("prompts.jsonl:2:", r.Error);
-        AssertRound1NotStarted(setup);
+        setup.AssertRound1NotStarted();
     }
 
     [Fact]
@@ -72,16 +64,16 @@ public class BadInputRunTests
     {
         var setup = new TinyRun();
         File.WriteAllText(Path.Combine(setup.Directory, "prompts.jsonl"), "\n");
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         AssertOneLineError(r);
         Assert.Contains("prompts.jsonl: no prompts: the file holds no rows", r.Error);
-        AssertRound1NotStarted(setup);
+        setup.AssertRound1NotStarted();
 
         File.WriteAllText(Path.Combine(setup.Directory, "prompts.jsonl"), "{\"id\": \"p\", \"prompt\": \n[1]\n");
-        var skipped = await Run(setup, "--skip-bad");
+        var skipped = await setup.RunAsync("--skip-bad");
         AssertOneLineError(skipped);
         Assert.Contains("prompts.jsonl: no usable prompt: all 2 rows are bad", skipped.Error);
-        AssertRound1NotStarted(setup);
+        setup.AssertRound1NotStarted();
     }
 
     [Fact]
@@ -89,7 +81,7 @@ public class BadInputRunTests
     {
         var setup = new TinyRun();
         File.AppendAllLines(Path.Combine(setup.Directory, "pairs.jsonl"), ["{\"prompt\": \"1+1=\", \"chosen\": \"\", \"rejected\": \"3\"}"]);
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("pairs.jsonl:41: field 'chosen' is empty", r.Error);
         AssertNothingPartialIsDone(setup, Stage.Gather);
@@ -100,19 +92,15 @@ public class BadInputRunTests
     {
         var setup = new TinyRun();
         File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "huge", prompt = new string('9', 400), answer = "1" })]);
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         AssertOneLineError(r);
         Assert.Matches(@"prompts\.jsonl:13: prompt 'huge' has \d+ tokens; with 6 new tokens that exceeds the policy's context of \d+ tokens", r.Error);
-        AssertRound1NotStarted(setup);
+        setup.AssertRound1NotStarted();
 
         // With --skip-bad the early check is skipped; sampling sets the prompt aside, with its reason, and goes on.
-        var skipped = await Run(setup, "--skip-bad");
+        var skipped = await setup.RunAsync("--skip-bad");
         Assert.True(skipped.ExitCode == 0, skipped.Error);
-        var round = RunStore.Open(setup.RunDir()).Manifest.Round(1);
-        Assert.Equal(1, round.Metrics.RowsRejected);
-        Assert.Equal(12 * 4, round.Metrics.Candidates);
-        var reject = JsonNode.Parse(File.ReadAllLines(Path.Combine(setup.RunDir(), "round-001", "rejects-prompts.jsonl")).Single())!;
-        Assert.Equal("prompts.jsonl:13", (string)reject["source"]!);
+        var reject = setup.SoleRejectedPrompt();
         Assert.StartsWith("prompt 'huge' has", (string)reject["reason"]!, StringComparison.Ordinal);
 
         // pass@1 is measured on the prompts file too (the config has no evaluation file): there it is set aside as well.
@@ -126,7 +114,7 @@ public class BadInputRunTests
         var setup = new TinyRun(rounds: 1);
         InsertLine(setup, "pairs.jsonl", 4, "{\"prompt\": \"1+1=\", \"chosen\": \"2\",");
         InsertLine(setup, "prompts.jsonl", 3, "{\"id\": \"bad\", \"prompt\": ");
-        Assert.Equal(0, (await Run(setup, "--skip-bad")).ExitCode);
+        Assert.Equal(0, (await setup.RunAsync("--skip-bad")).ExitCode);
         // One bad pair (gather) and one bad prompt (sample).
         Assert.Equal(2, RunStore.Open(setup.RunDir()).Manifest.Round(1).Metrics.RowsRejected);
 
@@ -140,13 +128,13 @@ public class BadInputRunTests
     {
         var setup = new TinyRun();
         File.Delete(Path.Combine(setup.Directory, "policy.gguf"));
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("policy.gguf: model file not found", r.Error);
         AssertOneLineError(r);
 
         // --verbose keeps the one-line reason first and adds the stack for a bug report.
-        var verbose = await Run(setup, "--verbose");
+        var verbose = await setup.RunAsync("--verbose");
         Assert.Equal(2, verbose.ExitCode);
         Assert.Contains("policy.gguf: model file not found", verbose.Error.Split('\n')[0]);
         Assert.Contains("   at Flywheel.", verbose.Error);
@@ -163,7 +151,7 @@ public class BadInputRunTests
         for (int i = 4; i < bytes.Length / 2; i += 7) bytes[i] ^= 0x5A; // scramble the column data, keep the footer
         await File.WriteAllBytesAsync(parquet, bytes);
         await File.WriteAllTextAsync(setup.ConfigPath, (await File.ReadAllTextAsync(setup.ConfigPath)).Replace("pairs.jsonl", "pairs.parquet"));
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("pairs.parquet", r.Error);
         Assert.Contains("column", r.Error);

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Flywheel.Pipeline.Runs;
 
 namespace Flywheel.Cli.Tests;
 
@@ -10,9 +9,6 @@ namespace Flywheel.Cli.Tests;
 /// </summary>
 public class EarlyCheckTests
 {
-    private static async Task<CliRunner.Result> Run(TinyRun setup, params string[] extra) =>
-        await CliRunner.RunAsync(["run", "--config", setup.ConfigPath, "--run-dir", setup.RunDir(), "--quiet", .. extra]);
-
     private static void EditConfig(TinyRun setup, Action<JsonNode> edit)
     {
         var config = JsonNode.Parse(File.ReadAllText(setup.ConfigPath))!;
@@ -24,7 +20,7 @@ public class EarlyCheckTests
     {
         Assert.Equal(2, r.ExitCode);
         Assert.Equal($"flywheel: {expected}", r.Error.TrimEnd());
-        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
+        setup.AssertRound1NotStarted();
     }
 
     [Fact]
@@ -32,14 +28,14 @@ public class EarlyCheckTests
     {
         var setup = new TinyRun(rounds: 1);
         EditConfig(setup, c => c["sampling"]!["kv_memory_gib"] = 1e-6);
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         // The policy: 1 layer × 1 KV head × (16 + 16) × 2 bytes = 64 B a token; its longest prompt and 6 new tokens pad to 256.
         AssertStoppedBeforeRound1(setup, r,
             "sampling needs 128.0 KiB of KV cache (8 sequences × 256 tokens × 64 B); the budget is 1.0 KiB: lower sampling.sequences or sampling.max_new_tokens, or raise sampling.kv_memory_gib");
 
         // The budget changes no row: the same run continues with a larger one, without --force.
         EditConfig(setup, c => c["sampling"]!["kv_memory_gib"] = 0.5);
-        var raised = await Run(setup);
+        var raised = await setup.RunAsync();
         Assert.True(raised.ExitCode == 0, raised.Error);
     }
 
@@ -62,12 +58,12 @@ public class EarlyCheckTests
         {
             foreach (var (key, value) in JsonNode.Parse(settings)!.AsObject()) c[section]![key] = value?.DeepClone();
         });
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         expected = expected.Replace("{policy}", Path.Combine(setup.Directory, "policy.gguf"));
         Assert.Equal(2, r.ExitCode);
         Assert.Single(r.Error.TrimEnd().Split('\n'));
         Assert.StartsWith($"flywheel: {expected}", r.Error, StringComparison.Ordinal);
-        Assert.All(RunStore.Open(setup.RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(StageState.Pending, s));
+        setup.AssertRound1NotStarted();
     }
 
     [Fact]
@@ -75,15 +71,11 @@ public class EarlyCheckTests
     {
         var setup = new TinyRun(rounds: 1);
         File.AppendAllLines(Path.Combine(setup.Directory, "prompts.jsonl"), [JsonSerializer.Serialize(new { id = "unanswered", prompt = "1+1=" })]);
-        var r = await Run(setup);
+        var r = await setup.RunAsync();
         AssertStoppedBeforeRound1(setup, r, "prompts.jsonl:13: prompt 'unanswered' has no reference answer, which the exact verifier needs");
 
-        var skipped = await Run(setup, "--skip-bad");
+        var skipped = await setup.RunAsync("--skip-bad");
         Assert.True(skipped.ExitCode == 0, skipped.Error);
-        var round = RunStore.Open(setup.RunDir()).Manifest.Round(1);
-        Assert.Equal(1, round.Metrics.RowsRejected);
-        Assert.Equal(12 * 4, round.Metrics.Candidates);
-        var reject = JsonNode.Parse(File.ReadAllLines(Path.Combine(setup.RunDir(), "round-001", "rejects-prompts.jsonl")).Single())!;
-        Assert.Equal("prompts.jsonl:13", (string)reject["source"]!);
+        setup.SoleRejectedPrompt();
     }
 }

@@ -18,7 +18,7 @@ public class ForcedConfigChangeTests
         Assert.Contains(before, original);
         File.WriteAllText(setup.ConfigPath, original.Replace(before, after, StringComparison.Ordinal));
 
-        var refused = await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", run, "--quiet");
+        var refused = await setup.RunInAsync(run);
         Assert.Equal(2, refused.ExitCode);
         Assert.Contains("use --force", refused.Error);
         await RunAsync(setup, run, "--force");
@@ -50,7 +50,7 @@ public class ForcedConfigChangeTests
 
     private static async Task RunAsync(TinyRun setup, string run, params string[] more)
     {
-        var r = await CliRunner.RunAsync(["run", "--config", setup.ConfigPath, "--run-dir", run, "--quiet", .. more]);
+        var r = await setup.RunInAsync(run, more);
         Assert.True(r.ExitCode == 0, r.Error);
     }
 }

@@ -76,7 +76,7 @@ public partial class ReportInBrowserTests
     {
         var setup = new TinyRun(prompts: 12, rounds: 2);
         string dir = setup.RunDir();
-        var run = await CliRunner.RunAsync("run", "--config", setup.ConfigPath, "--run-dir", dir, "--quiet");
+        var run = await setup.RunAsync();
         Assert.True(run.ExitCode == 0, run.Error);
         string report = Path.Combine(dir, "report.html");
 

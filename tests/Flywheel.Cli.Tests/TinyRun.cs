@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Flywheel.Llama.Gguf;
 
 namespace Flywheel.Cli.Tests;
@@ -54,4 +55,29 @@ internal sealed class TinyRun
     public string ConfigPath { get; }
 
     public string RunDir(string name = "run") => Path.Combine(Directory, name);
+
+    /// <summary>`flywheel run` on this config into <see cref="RunDir"/>, quietly, in process.</summary>
+    public Task<CliRunner.Result> RunAsync(params string[] extra) => RunInAsync(RunDir(), extra);
+
+    /// <summary>`flywheel run` on this config into <paramref name="runDir"/>, quietly, in process.</summary>
+    public Task<CliRunner.Result> RunInAsync(string runDir, params string[] extra) =>
+        CliRunner.RunAsync(["run", "--config", ConfigPath, "--run-dir", runDir, "--quiet", .. extra]);
+
+    /// <summary>Bad input found before gather and reward-model training spent their minutes: no stage of round 1 has started.</summary>
+    public void AssertRound1NotStarted() =>
+        Assert.All(Pipeline.Runs.RunStore.Open(RunDir()).Manifest.Round(1).Stages.Values, s => Assert.Equal(Pipeline.Runs.StageState.Pending, s));
+
+    /// <summary>
+    /// After a --skip-bad run whose prompts file had one bad row added at line 13: round 1 set that row aside (counted,
+    /// with its reason in rejects-prompts.jsonl) and sampled the 12 good prompts as ever. The reject record.
+    /// </summary>
+    public JsonNode SoleRejectedPrompt()
+    {
+        var round = Pipeline.Runs.RunStore.Open(RunDir()).Manifest.Round(1);
+        Assert.Equal(1, round.Metrics.RowsRejected);
+        Assert.Equal(12 * 4, round.Metrics.Candidates);
+        var reject = JsonNode.Parse(File.ReadAllLines(Path.Combine(RunDir(), "round-001", "rejects-prompts.jsonl")).Single())!;
+        Assert.Equal("prompts.jsonl:13", (string)reject["source"]!);
+        return reject;
+    }
 }
