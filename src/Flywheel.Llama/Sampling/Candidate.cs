@@ -1,8 +1,7 @@
-using LLama.Native;
 
 namespace Flywheel.Llama.Sampling;
 
-/// <summary>One candidate being generated in its slot: its sampler chain, tokens, text and why it stopped.</summary>
+/// <summary>One candidate being generated in its slot: its token sampler, tokens, text and why it stopped.</summary>
 internal sealed class Candidate : IDisposable
 {
     private readonly Utf8StreamDecoder _text = new();
@@ -20,7 +19,7 @@ internal sealed class Candidate : IDisposable
         Options = request.Sampling;
         PromptLength = request.PromptTokens.Count;
         _stops = new StopStringMatcher(request.Sampling.StopStrings);
-        Sampler = SamplerChain.Create(request.Sampling, GenerationRequest.CandidateSeed(request.Seed, index));
+        Sampler = new TokenSampler(request.Sampling, GenerationRequest.CandidateSeed(request.Seed, index));
     }
 
     public int Index { get; }
@@ -31,7 +30,7 @@ internal sealed class Candidate : IDisposable
 
     public SamplingOptions Options { get; }
     public int PromptLength { get; }
-    public SafeLLamaSamplerChainHandle Sampler { get; }
+    public TokenSampler Sampler { get; }
     public int TokenCount => _tokens.Count;
 
     /// <summary>The last sampled token, to be decoded in the next step; -1 when none waits.</summary>

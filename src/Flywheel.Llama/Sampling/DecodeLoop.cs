@@ -110,5 +110,5 @@ internal sealed class DecodeLoop
         }
     }
 
-    private void Sample(Candidate c, int logitsIndex) => c.Accept((int)c.Sampler.Sample(_ctx, logitsIndex), _vocab, _scratch);
+    private void Sample(Candidate c, int logitsIndex) => c.Accept(c.Sampler.Sample(_ctx, logitsIndex), _vocab, _scratch);
 }

@@ -1,0 +1,50 @@
+using LLama.Native;
+
+namespace Flywheel.Llama.Sampling;
+
+/// <summary>
+/// Draws a candidate's next tokens from its rows of logits with the chain <see cref="SamplingOptions"/> describes
+/// (top-k, top-p, min-p, temperature, a seeded draw; or greedy). Top-k and greedy run here over the logits in place
+/// (<see cref="TopKLogits"/>), and llama.cpp's chain (a LLamaSharp handle) runs the rest on those k: llama.cpp's own
+/// top-k first copies the whole row into an array of n_vocab entries and partially sorts it, which with a 128K
+/// vocabulary took ~15% of a generated token (bench/README.md). The tokens drawn are the ones llama.cpp's full chain draws.
+/// </summary>
+internal sealed class TokenSampler : IDisposable
+{
+    private readonly SafeLLamaSamplerChainHandle? _chain;
+    private readonly LLamaTokenData[]? _top;
+
+    public TokenSampler(SamplingOptions options, uint seed)
+    {
+        if (options.Temperature == 0)
+        {
+            _top = new LLamaTokenData[1];
+            return;
+        }
+        _chain = SafeLLamaSamplerChainHandle.Create(new LLamaSamplerChainParams { NoPerf = true });
+        if (options.TopK > 0) _top = new LLamaTokenData[options.TopK];
+        if (options.TopP < 1) _chain.AddTopP(options.TopP, 1);
+        if (options.MinP > 0) _chain.AddMinP(options.MinP, 1);
+        _chain.AddTemperature(options.Temperature);
+        _chain.AddDistributionSampler(seed);
+    }
+
+    /// <summary>The token drawn from the logits of output <paramref name="logitsIndex"/> of the last decode.</summary>
+    public int Sample(SafeLLamaContextHandle ctx, int logitsIndex)
+    {
+        if (_top is null) return (int)_chain!.Sample(ctx, logitsIndex); // no top-k: the chain sees the whole vocabulary
+        var logits = ctx.GetLogitsIth(logitsIndex);
+        var top = _top.AsSpan(0, Math.Min(_top.Length, logits.Length));
+        TopKLogits.Select(logits, top);
+        if (_chain is null) return (int)top[0].ID;
+
+        // As llama_sampler_sample does after building its array: apply the chain, then let it see the choice.
+        using var pin = LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(_top.AsMemory(0, top.Length), isSorted: true), out var array);
+        _chain.Apply(ref array);
+        var token = array.Data[checked((int)array.Selected)].ID;
+        _chain.Accept(token);
+        return (int)token;
+    }
+
+    public void Dispose() => _chain?.Dispose();
+}
