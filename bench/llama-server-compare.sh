@@ -2,9 +2,12 @@
 # Flywheel's in-process sampler against llama.cpp's own llama-server (over HTTP) and llama-batched-bench (the engine's
 # ceiling) on the same workload: the sampling bench's model and prompts (64 prompts × K=8 × up to 128 new tokens,
 # temperature 0.8, top-k 40, top-p 0.95, min-p 0.05), 1 thread for every engine. Rounds are interleaved (Flywheel,
-# then a fresh llama-server), medians reported. Generated tokens/s: Flywheel counts its candidates' tokens; for the
-# server, the `llamacpp:tokens_predicted_total` counter of /metrics before and after, over the time from the first
-# request sent to the last response (its `usage.completion_tokens` counts one choice only when n > 1).
+# sharing each prompt's KV and evaluating it per candidate, then a fresh llama-server), medians reported. Generated
+# tokens/s: Flywheel counts its candidates' tokens; for the server, the `llamacpp:tokens_predicted_total` counter of
+# /metrics before and after, over the time from the first request sent to the last response (its
+# `usage.completion_tokens` counts one choice only when n > 1). The ceiling: the time llama-batched-bench's prompt and
+# generation rates (64 sequences, the prompts' mean length, 128 new tokens) give for this workload's prompt tokens,
+# each prompt once, and Flywheel's generated tokens.
 #
 # llama-server is llama.cpp v0.5.0 (tools/server) from the source bundle inside the npm package node-llama-cpp@3.22.1,
 # fetched once over HTTP from the npm registry and built once (~5 min on 2 cores) by bench/llama-server-build.sh; the
@@ -12,11 +15,14 @@
 #
 # usage: bench/llama-server-compare.sh [rounds]       (ROUNDS=3 by default; needs dotnet, cmake, a C++ compiler,
 #                                                      git, curl (first run only), python3)
-# Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1) go in BENCH_MODEL_FLAGS; further
-# llama.cpp flags for both llama-server and llama-batched-bench (e.g. "-fa off") in LLAMA_FLAGS.
+# Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1, or a real vocabulary:
+# --vocab tests/Flywheel.Llama.Tests/TestData/vocab/ggml-vocab-llama-bpe.gguf --prompt-chars 1200) go in
+# BENCH_MODEL_FLAGS; llama.cpp flags for both llama-server and llama-batched-bench in LLAMA_FLAGS, "-fa off" by default:
+# this build's flash attention on CPU (on by default) makes its generation 1.7× slower here (bench/README.md).
 set -euo pipefail
 
 ROUNDS=${1:-${ROUNDS:-3}}
+LLAMA_FLAGS=${LLAMA_FLAGS--fa off}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 K=8 NEW_TOKENS=128 SLOTS=64
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flywheel-server-bench-XXXXXX")
@@ -43,6 +49,10 @@ MODEL=$WORK/bench.gguf PROMPTS=$WORK/prompts.json
 # shellcheck disable=SC2086
 dotnet "$B" ${BENCH_MODEL_FLAGS:-} --save-model "$MODEL" --save-prompts "$PROMPTS"
 N_PROMPTS=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))))' "$PROMPTS")
+# The prompts' mean and longest length in tokens, from the bench's first line (its model's own tokenizer).
+read -r PROMPT_MEAN PROMPT_MAX < <(dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --rounds 0 |
+    sed -nE 's/.*prompts of ([0-9]+) tokens on average \(longest ([0-9]+)\).*/\1 \2/p')
+SLOT_CONTEXT=$(( (PROMPT_MAX + NEW_TOKENS + 255) / 256 * 256 ))
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -51,7 +61,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # the EXIT trap knows the server's pid).
 server_round() {
     local port; port=$(free_port)
-    "$BIN/llama-server" -m "$MODEL" -np "$SLOTS" -c $((SLOTS * 512)) -t 1 -tb 1 -b 512 -ub 512 --metrics ${LLAMA_FLAGS:-} \
+    "$BIN/llama-server" -m "$MODEL" -np "$SLOTS" -c $((SLOTS * SLOT_CONTEXT)) -t 1 -tb 1 -b 512 -ub 512 --metrics ${LLAMA_FLAGS:-} \
         --host 127.0.0.1 --port "$port" >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     local i
@@ -89,17 +99,22 @@ PY
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 }
 
+# One Flywheel round, both ways: prints "shared_tok_per_s per_candidate_tok_per_s generated_tokens".
 flywheel_round() {
-    # shellcheck disable=SC2086
-    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --executor 0 --separate 0 --threads 1 --rounds 1 --k "$K" \
+    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --executor 0 --threads 1 --rounds 1 --k "$K" \
         --new-tokens "$NEW_TOKENS" --sequences "$SLOTS" | tee "$WORK/flywheel.log" >&2
-    grep '^| Flywheel, prompt KV shared' "$WORK/flywheel.log" | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}'
+    local shared separate tokens
+    shared=$(grep '^| Flywheel, prompt KV shared' "$WORK/flywheel.log" | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}')
+    separate=$(grep '^| Flywheel, prompt evaluated per candidate' "$WORK/flywheel.log" | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}')
+    tokens=$(sed -nE 's/^round 1: .*\(([0-9,]+) tokens generated shared\)/\1/p' "$WORK/flywheel.log" | tr -d ,)
+    echo "$shared $separate $tokens"
 }
 
-FLY=() SRV=()
+FLY=() SEP=() TOK=() SRV=()
 for ((r = 1; r <= ROUNDS; r++)); do
     log "round $r/$ROUNDS: Flywheel"
-    FLY+=("$(flywheel_round)")
+    read -r f sep tok < <(flywheel_round)
+    FLY+=("$f") SEP+=("$sep") TOK+=("$tok")
     log "round $r/$ROUNDS: llama-server"
     server_round
     s=$(cat "$WORK/server.result")
@@ -108,10 +123,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}'; }
-fly=$(median "${FLY[@]}") srv=$(median "${SRV[@]}")
+fly=$(median "${FLY[@]}") sep=$(median "${SEP[@]}") tok=$(median "${TOK[@]}") srv=$(median "${SRV[@]}")
 
-log "llama-batched-bench -npp 300 -ntg $NEW_TOKENS -npl $SLOTS -t 1 ${LLAMA_FLAGS:-}"
-"$BIN/llama-batched-bench" -m "$MODEL" -c $((SLOTS * 512)) -b 512 -ub 512 -npp 300 -ntg "$NEW_TOKENS" -npl "$SLOTS" \
+log "llama-batched-bench -npp $PROMPT_MEAN -ntg $NEW_TOKENS -npl $SLOTS -t 1 ${LLAMA_FLAGS:-}"
+# shellcheck disable=SC2086
+"$BIN/llama-batched-bench" -m "$MODEL" -c $((SLOTS * SLOT_CONTEXT)) -b 512 -ub 512 -npp "$PROMPT_MEAN" -ntg "$NEW_TOKENS" -npl "$SLOTS" \
     -t 1 -tb 1 ${LLAMA_FLAGS:-} --output-format jsonl >"$WORK/batched.log" 2>&1 || { cat "$WORK/batched.log" >&2; exit 1; }
 bb=$(python3 -c '
 import json, sys
@@ -120,9 +136,16 @@ if not rows: sys.exit("llama-batched-bench printed no result")
 r = rows[-1]; print("%.1f %.1f %d" % (r["speed_tg"], r["speed_pp"], r["pl"]))' "$WORK/batched.log")
 
 echo
-echo "workload: $N_PROMPTS prompts × n=$K × up to $NEW_TOKENS new tokens, $SLOTS sequences, 1 thread; medians of $ROUNDS interleaved rounds"
-echo "Flywheel rounds: ${FLY[*]}; llama-server rounds: ${SRV[*]}"
-printf '%-44s %10.0f generated tok/s   1.00\n' "Flywheel in process (shared prompt KV)" "$fly"
-printf '%-44s %10.0f generated tok/s   %.2f× Flywheel\n' "llama-server $VERSION over HTTP (n=$K)" "$srv" "$(echo "$srv $fly" | awk '{print $1/$2}')"
 read -r bb_tg bb_pp bb_pl <<<"$bb"
-printf '%-44s %10.0f generated tok/s   %.2f× Flywheel (prompt %.0f tok/s)\n' "llama-batched-bench $VERSION, $bb_pl sequences" "$bb_tg" "$(echo "$bb_tg $fly" | awk '{print $1/$2}')" "$bb_pp"
+# The workload's time at batched-bench's rates: each prompt's tokens once, then the generated tokens.
+ceiling=$(echo "$tok $N_PROMPTS $PROMPT_MEAN $bb_pp $bb_tg" | awk '{print $1 / ($2 * $3 / $4 + $1 / $5)}')
+ratio() { echo "$1 $2" | awk '{printf "%.2f", $1/$2}'; }
+
+echo
+echo "workload: $N_PROMPTS prompts of $PROMPT_MEAN tokens on average × n=$K × up to $NEW_TOKENS new tokens, $SLOTS sequences, 1 thread, llama.cpp flags '${LLAMA_FLAGS}'; medians of $ROUNDS interleaved rounds"
+echo "Flywheel shared rounds: ${FLY[*]}; per candidate: ${SEP[*]}; llama-server rounds: ${SRV[*]}"
+printf '%-52s %10.0f generated tok/s   1.00\n' "Flywheel in process (shared prompt KV)" "$fly"
+printf '%-52s %10.0f generated tok/s   shared is %s×\n' "Flywheel in process (prompt per candidate)" "$sep" "$(ratio "$fly" "$sep")"
+printf '%-52s %10.0f generated tok/s   Flywheel is %s×\n' "llama-server $VERSION over HTTP (n=$K)" "$srv" "$(ratio "$fly" "$srv")"
+printf '%-52s %10.0f generated tok/s   (prompt %.0f tok/s)\n' "llama-batched-bench $VERSION, $bb_pl sequences" "$bb_tg" "$bb_pp"
+printf '%-52s %10.0f generated tok/s   Flywheel is %s× (%s generated tokens)\n' "ceiling for this workload at batched-bench's rates" "$ceiling" "$(ratio "$fly" "$ceiling")" "$tok"

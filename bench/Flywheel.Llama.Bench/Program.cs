@@ -9,8 +9,10 @@ using Flywheel.Llama.Sampling;
 // LLamaSharp's own BatchedExecutor with Conversation.Fork (same GGUF, same sampling settings, same sequences and
 // threads). Rounds are interleaved and medians reported, so a noisy shared machine affects all three alike.
 // --model PATH runs a GGUF of your own instead of the one made here; --prompts takes a count or a JSON file holding
-// an array of prompt strings (fed as raw text, BOS added, no chat template). --save-model PATH and --save-prompts PATH
-// write the GGUF and prompts a run would use and exit.
+// an array of prompt strings (fed as raw text, BOS added, no chat template). --vocab PATH makes the model with the
+// tokenizer of that GGUF (e.g. tests/Flywheel.Llama.Tests/TestData/vocab/ggml-vocab-llama-bpe.gguf, Llama 3's 128K
+// vocabulary) instead of the byte-level one. --save-model PATH and --save-prompts PATH write the GGUF and prompts a run
+// would use and exit.
 var args_ = ParseArgs(args);
 int Int(string key, int fallback) => args_.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
 string? promptsFile = args_.TryGetValue("prompts", out var p) && !int.TryParse(p, CultureInfo.InvariantCulture, out _) ? p : null;
@@ -40,8 +42,11 @@ if (!args_.ContainsKey("model"))
     {
         EmbeddingLength = width, Layers = layers, Heads = heads, KvHeads = kvHeads, FeedForwardLength = 3 * width,
         ContextLength = (texts.Max(t => t.Length) + newTokens + 16 + 255) / 256 * 256,
+        // With a real vocabulary the output is tied to the embeddings, as in Llama 3.2 1B and Qwen 2.5 0.5B: an untied
+        // 128K-row output would double the file, not the work.
+        TiedOutput = args_.ContainsKey("vocab"),
     };
-    TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f });
+    TinyLlama.Create(modelPath, new TinyLlamaOptions { Hyperparameters = hp, Seed = 11, InitStd = 0.25f, VocabularyFrom = args_.GetValueOrDefault("vocab") });
 }
 // --save-model PATH / --save-prompts PATH: write the GGUF and the prompts this run would use, and exit without running
 // (for benches of other engines on the same workload, such as bench/llama-server-compare.sh).
@@ -58,7 +63,13 @@ using var model = LlamaModel.Load(modelPath);
 var promptTokens = texts.Select(t => model.Vocabulary.Tokenize(t, addSpecial: true)).ToArray();
 // Every sequence holds the longest prompt and the new tokens (llama.cpp rounds a sequence's context up to 256).
 int contextPerSequence = (promptTokens.Max(t => t.Length) + newTokens + 255) / 256 * 256;
-Console.WriteLine($"model: {Path.GetFileName(modelPath)}, {model.ParameterCount:N0} parameters ({model.LayerCount} layers, {model.EmbeddingLength} wide, {model.Vocabulary.Count:N0}-token vocabulary); {prompts} prompts of {promptTokens.Average(t => t.Length):F0} tokens on average × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
+Console.WriteLine($"model: {Path.GetFileName(modelPath)}, {model.ParameterCount:N0} parameters ({model.LayerCount} layers, {model.EmbeddingLength} wide, {model.Vocabulary.Count:N0}-token vocabulary); {prompts} prompts of {promptTokens.Average(t => t.Length):F0} tokens on average (longest {promptTokens.Max(t => t.Length)}) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
+// --rounds 0: that line alone (the prompts' length in this model's tokens, for benches of other engines).
+if (rounds == 0)
+{
+    Directory.Delete(work, true);
+    return;
+}
 var sampling = new SamplingOptions { Temperature = 0.8f, TopK = 40, TopP = 0.95f, MinP = 0.05f, MaxNewTokens = newTokens };
 var requests = promptTokens.Select((t, i) => new GenerationRequest
 {
@@ -72,8 +83,9 @@ int batch = Int("batch", 512);
 var results = new Dictionary<string, List<double>> { ["shared"] = [], ["separate"] = [], ["executor"] = [] };
 for (int round = 0; round < rounds; round++)
 {
-    results["shared"].Add(await Flywheel(sharePrompt: true));
-    if (separateRuns) results["separate"].Add(await Flywheel(sharePrompt: false));
+    var (sharedTokS, generated) = await Flywheel(sharePrompt: true);
+    results["shared"].Add(sharedTokS);
+    if (separateRuns) results["separate"].Add((await Flywheel(sharePrompt: false)).TokensPerSecond);
     if (executor) results["executor"].Add(await LLamaSharpBatched.RunAsync(modelPath, requests.Select(r => r.PromptTokens.Select(t => (LLama.Native.LLamaToken)t).ToArray()).ToArray(),
         k, newTokens, sequences, contextPerSequence, batch, threads,
         (prompt, candidate) => new LLama.Sampling.DefaultSamplingPipeline
@@ -81,7 +93,7 @@ for (int round = 0; round < rounds; round++)
             Temperature = sampling.Temperature, TopK = sampling.TopK, TopP = sampling.TopP, MinP = sampling.MinP,
             Seed = GenerationRequest.CandidateSeed((ulong)prompt, candidate),
         }));
-    Console.WriteLine($"round {round + 1}: " + string.Join(", ", results.Where(r => r.Value.Count > round).Select(r => $"{r.Key} {r.Value[round]:N0} tok/s")));
+    Console.WriteLine($"round {round + 1}: " + string.Join(", ", results.Where(r => r.Value.Count > round).Select(r => $"{r.Key} {r.Value[round]:N0} tok/s")) + $" ({generated:N0} tokens generated shared)");
 }
 double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
 double shared = Median(results["shared"]);
@@ -93,7 +105,7 @@ if (separateRuns) Console.WriteLine($"| Flywheel, prompt evaluated per candidate
 if (executor) Console.WriteLine($"| LLamaSharp 0.30.0 BatchedExecutor + Fork | {Median(results["executor"]):N0} | shared is {shared / Median(results["executor"]):F2}× |");
 Directory.Delete(work, true);
 
-async Task<double> Flywheel(bool sharePrompt)
+async Task<(double TokensPerSecond, long Generated)> Flywheel(bool sharePrompt)
 {
     using var sampler = new BatchedSampler(model, new BatchedSamplerOptions
     {
@@ -102,7 +114,7 @@ async Task<double> Flywheel(bool sharePrompt)
     var clock = Stopwatch.StartNew();
     long generated = 0;
     await foreach (var r in sampler.GenerateAsync(requests)) generated += r.Candidates.Sum(c => c.TokenCount);
-    return generated / clock.Elapsed.TotalSeconds;
+    return (generated / clock.Elapsed.TotalSeconds, generated);
 }
 
 static string MakePrompt(int i, int chars)
