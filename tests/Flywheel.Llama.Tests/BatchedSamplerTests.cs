@@ -21,11 +21,14 @@ public class BatchedSamplerTests
     };
 
     private static async Task<Dictionary<string, GenerationResult>> Generate(BatchedSamplerOptions options, IEnumerable<GenerationRequest> requests)
+        => (await GenerateCounted(options, requests)).Results;
+
+    private static async Task<(Dictionary<string, GenerationResult> Results, SamplerStatistics Statistics)> GenerateCounted(BatchedSamplerOptions options, IEnumerable<GenerationRequest> requests)
     {
         using var sampler = new BatchedSampler(Model, options with { Threads = 1 });
         var results = new Dictionary<string, GenerationResult>();
         await foreach (var r in sampler.GenerateAsync(requests)) results.Add((string)r.Request.Tag!, r);
-        return results;
+        return (results, sampler.Statistics);
     }
 
     [Fact]
@@ -79,12 +82,14 @@ public class BatchedSamplerTests
     public async Task Candidates_do_not_depend_on_what_else_is_in_flight()
     {
         // Requests of different K and lengths finish at different times, so slots free up between busy ones and are
-        // reused out of order: the batch then carries placeholder tokens for the idle slots in between.
+        // reused out of order, and candidates above a freed slot move down into it, their KV copied over.
         var requests = Enumerable.Range(0, 12).Select(i => Request($"{Prompts[i % Prompts.Length]} #{i}", 1 + i % 4,
             new SamplingOptions { Temperature = 1.0f, MaxNewTokens = 3 + 7 * i % 23 }, (ulong)i)).ToList();
         foreach (bool share in new[] { true, false })
         {
-            var together = await Generate(new BatchedSamplerOptions { Sequences = 9, ContextPerSequence = 256, BatchTokens = 48, SharePromptKv = share }, requests);
+            var (together, statistics) = await GenerateCounted(new BatchedSamplerOptions { Sequences = 9, ContextPerSequence = 256, BatchTokens = 48, SharePromptKv = share }, requests);
+            Assert.True(statistics.Moves > 5, $"{statistics.Moves} candidates moved: the test should move some");
+            Assert.True(statistics.TokensDecoded > statistics.Decodes * 2, $"{statistics}");
             foreach (var r in requests)
             {
                 var alone = await Generate(new BatchedSamplerOptions { Sequences = r.Candidates, ContextPerSequence = 256, BatchTokens = 48, SharePromptKv = share }, [r]);

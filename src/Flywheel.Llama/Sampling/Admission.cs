@@ -44,7 +44,9 @@ internal sealed class Admission(IAsyncEnumerator<GenerationRequest> input, SlotT
                 Validate(_waiting);
             }
             if (slots.FreeCount < _waiting.Candidates) return;
-            var job = new Job(_waiting, slots.Take(_waiting.Candidates), options.SharePromptKv);
+            int evaluations = options.SharePromptKv ? 1 : _waiting.Candidates;
+            var job = new Job(_waiting, slots.Take(evaluations));
+            slots.Reserve(_waiting.Candidates - evaluations);
             slots.Occupy(job);
             jobs.Add(job);
             _waiting = null;

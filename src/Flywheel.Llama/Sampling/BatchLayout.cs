@@ -54,7 +54,7 @@ internal sealed class BatchLayout(SlotTable slots, int capacity)
             }
             else
             {
-                Batch.Add(PlaceholderToken, 0, seq, false); // the slot's KV stream is empty: free, or awaiting its prompt's copy
+                Batch.Add(PlaceholderToken, 0, seq, false); // a free slot: its KV stream is empty
                 Placeholders.Add(slot);
             }
         }

@@ -16,8 +16,8 @@ public sealed class BatchedSampler : IDisposable
     private readonly LlamaModel _model;
     private readonly BatchedSamplerOptions _options;
     private readonly SafeLLamaContextHandle _ctx;
+    private readonly DecodeCounters _counters = new();
     private int _running;
-    private long _busyTicks;
 
     public BatchedSampler(LlamaModel model, BatchedSamplerOptions? options = null)
     {
@@ -37,7 +37,10 @@ public sealed class BatchedSampler : IDisposable
     public int Sequences => _options.Sequences;
 
     /// <summary>Time spent decoding and sampling since the sampler was made (its own thread's busy time, not waits).</summary>
-    public TimeSpan BusyTime => TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks));
+    public TimeSpan BusyTime => Statistics.BusyTime;
+
+    /// <summary>Decodes, tokens, placeholders, moves and busy time since the sampler was made.</summary>
+    public SamplerStatistics Statistics => _counters.Snapshot();
 
     /// <summary>Generates the candidates of each request; results come in the order requests finish.</summary>
     public async IAsyncEnumerable<GenerationResult> GenerateAsync(IAsyncEnumerable<GenerationRequest> requests,
@@ -54,8 +57,7 @@ public sealed class BatchedSampler : IDisposable
                 SingleWriter = true,
             });
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var loop = new DecodeLoop(_ctx, _model.Vocabulary, _options, ContextPerSequence, requests, output.Writer,
-                busy => Interlocked.Add(ref _busyTicks, busy.Ticks), cts.Token);
+            var loop = new DecodeLoop(_ctx, _model.Vocabulary, _options, ContextPerSequence, requests, output.Writer, _counters, cts.Token);
             var worker = Task.Factory.StartNew(loop.Run, cts.Token, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             try
             {

@@ -23,7 +23,9 @@ internal sealed class Candidate : IDisposable
     }
 
     public int Index { get; }
-    public int Slot { get; }
+
+    /// <summary>The slot (KV stream) it generates in; -1 while it awaits its prompt's KV, which a shared evaluation copies to it.</summary>
+    public int Slot { get; set; }
 
     /// <summary>The prompt evaluation whose KV this candidate starts from (its own, or one shared by the request's K).</summary>
     public PromptFeed Feed { get; }

@@ -1,13 +1,18 @@
 namespace Flywheel.Llama.Sampling;
 
-/// <summary>One request in flight: its prompt evaluations and its K candidates, each in a slot.</summary>
+/// <summary>One request in flight: its prompt evaluations and its K candidates.</summary>
 internal sealed class Job : IDisposable
 {
-    public Job(GenerationRequest request, int[] slots, bool sharePrompt)
+    /// <summary>
+    /// A job whose prompt is evaluated into each of <paramref name="slots"/>, one per candidate; or, given one slot for
+    /// K candidates, evaluated there once for the first of them, the others taking reserved slots when it is done.
+    /// </summary>
+    public Job(GenerationRequest request, int[] slots)
     {
         Request = request;
-        PromptFeeds = sharePrompt ? [new PromptFeed(slots[0], request.PromptTokens)] : slots.Select(s => new PromptFeed(s, request.PromptTokens)).ToList();
-        Candidates = slots.Select((slot, i) => new Candidate(i, slot, PromptFeeds[sharePrompt ? 0 : i], request)).ToArray();
+        PromptFeeds = slots.Select(s => new PromptFeed(s, request.PromptTokens)).ToList();
+        Candidates = Enumerable.Range(0, request.Candidates)
+            .Select(i => new Candidate(i, i < slots.Length ? slots[i] : -1, PromptFeeds[Math.Min(i, slots.Length - 1)], request)).ToArray();
     }
 
     public GenerationRequest Request { get; }
