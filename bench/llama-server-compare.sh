@@ -17,12 +17,11 @@
 #                                                      git, curl (first run only), python3)
 # Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1, or a real vocabulary:
 # --vocab tests/Flywheel.Llama.Tests/TestData/vocab/ggml-vocab-llama-bpe.gguf --prompt-chars 1200) go in
-# BENCH_MODEL_FLAGS; llama.cpp flags for both llama-server and llama-batched-bench in LLAMA_FLAGS, "-fa off" by default:
-# this build's flash attention on CPU (on by default) makes its generation 1.7× slower here (bench/README.md).
+# BENCH_MODEL_FLAGS; llama.cpp flags for both llama-server and llama-batched-bench (e.g. "-fa off") in LLAMA_FLAGS.
 set -euo pipefail
 
 ROUNDS=${1:-${ROUNDS:-3}}
-LLAMA_FLAGS=${LLAMA_FLAGS--fa off}
+LLAMA_FLAGS=${LLAMA_FLAGS:-}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 K=8 NEW_TOKENS=128 SLOTS=64
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/flywheel-server-bench-XXXXXX")
@@ -137,8 +136,13 @@ r = rows[-1]; print("%.1f %.1f %d" % (r["speed_tg"], r["speed_pp"], r["pl"]))' "
 
 echo
 read -r bb_tg bb_pp bb_pl <<<"$bb"
-# The workload's time at batched-bench's rates: each prompt's tokens once, then the generated tokens.
-ceiling=$(echo "$tok $N_PROMPTS $PROMPT_MEAN $bb_pp $bb_tg" | awk '{print $1 / ($2 * $3 / $4 + $1 / $5)}')
+# The same measurement on the llama.cpp Flywheel runs (LLamaSharp's), by the sampling bench's --ceiling mode.
+log "the same on LLamaSharp's llama.cpp: dotnet $B --ceiling 1"
+read -r fc_pp fc_tg < <(dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --threads 1 --sequences "$SLOTS" \
+    --new-tokens "$NEW_TOKENS" --ceiling 1 | sed -nE 's/.*: prompt ([0-9]+) tok\/s, generation ([0-9]+) tok\/s/\1 \2/p')
+# The workload's time at a ceiling's rates: each prompt's tokens once, then the generated tokens.
+ceiling_at() { echo "$tok $N_PROMPTS $PROMPT_MEAN $1 $2" | awk '{print $1 / ($2 * $3 / $4 + $1 / $5)}'; }
+ceiling=$(ceiling_at "$bb_pp" "$bb_tg") own_ceiling=$(ceiling_at "$fc_pp" "$fc_tg")
 ratio() { echo "$1 $2" | awk '{printf "%.2f", $1/$2}'; }
 
 echo
@@ -149,3 +153,5 @@ printf '%-52s %10.0f generated tok/s   shared is %s×\n' "Flywheel in process (p
 printf '%-52s %10.0f generated tok/s   Flywheel is %s×\n' "llama-server $VERSION over HTTP (n=$K)" "$srv" "$(ratio "$fly" "$srv")"
 printf '%-52s %10.0f generated tok/s   (prompt %.0f tok/s)\n' "llama-batched-bench $VERSION, $bb_pl sequences" "$bb_tg" "$bb_pp"
 printf '%-52s %10.0f generated tok/s   Flywheel is %s× (%s generated tokens)\n' "ceiling for this workload at batched-bench's rates" "$ceiling" "$(ratio "$fly" "$ceiling")" "$tok"
+printf '%-52s %10.0f generated tok/s   (prompt %.0f tok/s)\n' "the same decode loop on LLamaSharp's llama.cpp" "$fc_tg" "$fc_pp"
+printf '%-52s %10.0f generated tok/s   Flywheel is %s×\n' "ceiling for this workload on LLamaSharp's llama.cpp" "$own_ceiling" "$(ratio "$fly" "$own_ceiling")"

@@ -64,6 +64,15 @@ var promptTokens = texts.Select(t => model.Vocabulary.Tokenize(t, addSpecial: tr
 // Every sequence holds the longest prompt and the new tokens (llama.cpp rounds a sequence's context up to 256).
 int contextPerSequence = (promptTokens.Max(t => t.Length) + newTokens + 255) / 256 * 256;
 Console.WriteLine($"model: {Path.GetFileName(modelPath)}, {model.ParameterCount:N0} parameters ({model.LayerCount} layers, {model.EmbeddingLength} wide, {model.Vocabulary.Count:N0}-token vocabulary); {prompts} prompts of {promptTokens.Average(t => t.Length):F0} tokens on average (longest {promptTokens.Max(t => t.Length)}) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
+// --ceiling 1: llama-batched-bench's measurement on this engine, for the prompts' mean length (DecodeCeiling.cs).
+if (Int("ceiling", 0) == 1)
+{
+    int promptMean = (int)Math.Round(promptTokens.Average(t => t.Length));
+    var (pp, tg) = await DecodeCeiling.RunAsync(modelPath, promptMean, newTokens, sequences, (promptMean + newTokens + 255) / 256 * 256, Int("batch", 512), threads);
+    Console.WriteLine($"decode ceiling on LLamaSharp's llama.cpp: {sequences} sequences × ({promptMean} prompt + {newTokens} new tokens): prompt {pp:F0} tok/s, generation {tg:F0} tok/s");
+    Directory.Delete(work, true);
+    return;
+}
 // --rounds 0: that line alone (the prompts' length in this model's tokens, for benches of other engines).
 if (rounds == 0)
 {
@@ -83,7 +92,7 @@ int batch = Int("batch", 512);
 var results = new Dictionary<string, List<double>> { ["shared"] = [], ["separate"] = [], ["executor"] = [] };
 for (int round = 0; round < rounds; round++)
 {
-    var (sharedTokS, generated) = await Flywheel(sharePrompt: true);
+    var (sharedTokS, generated, stats) = await Flywheel(sharePrompt: true);
     results["shared"].Add(sharedTokS);
     if (separateRuns) results["separate"].Add((await Flywheel(sharePrompt: false)).TokensPerSecond);
     if (executor) results["executor"].Add(await LLamaSharpBatched.RunAsync(modelPath, requests.Select(r => r.PromptTokens.Select(t => (LLama.Native.LLamaToken)t).ToArray()).ToArray(),
@@ -94,6 +103,7 @@ for (int round = 0; round < rounds; round++)
             Seed = GenerationRequest.CandidateSeed((ulong)prompt, candidate),
         }));
     Console.WriteLine($"round {round + 1}: " + string.Join(", ", results.Where(r => r.Value.Count > round).Select(r => $"{r.Key} {r.Value[round]:N0} tok/s")) + $" ({generated:N0} tokens generated shared)");
+    Console.WriteLine($"  shared: {stats.Decodes:N0} decodes of {stats.TokensDecoded:N0} tokens ({(double)stats.TokensDecoded / stats.Decodes:F1} a decode; {stats.Placeholders:N0} placeholders), {stats.Moves:N0} candidates moved down");
 }
 double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
 double shared = Median(results["shared"]);
@@ -105,7 +115,7 @@ if (separateRuns) Console.WriteLine($"| Flywheel, prompt evaluated per candidate
 if (executor) Console.WriteLine($"| LLamaSharp 0.30.0 BatchedExecutor + Fork | {Median(results["executor"]):N0} | shared is {shared / Median(results["executor"]):F2}× |");
 Directory.Delete(work, true);
 
-async Task<(double TokensPerSecond, long Generated)> Flywheel(bool sharePrompt)
+async Task<(double TokensPerSecond, long Generated, SamplerStatistics Stats)> Flywheel(bool sharePrompt)
 {
     using var sampler = new BatchedSampler(model, new BatchedSamplerOptions
     {
@@ -114,7 +124,7 @@ async Task<(double TokensPerSecond, long Generated)> Flywheel(bool sharePrompt)
     var clock = Stopwatch.StartNew();
     long generated = 0;
     await foreach (var r in sampler.GenerateAsync(requests)) generated += r.Candidates.Sum(c => c.TokenCount);
-    return (generated / clock.Elapsed.TotalSeconds, generated);
+    return (generated / clock.Elapsed.TotalSeconds, generated, sampler.Statistics);
 }
 
 static string MakePrompt(int i, int chars)
