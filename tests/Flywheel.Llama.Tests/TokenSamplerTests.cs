@@ -37,6 +37,7 @@ public class TokenSamplerTests
     [InlineData(0.8f, 40, 0.95f, 0.05f)]
     [InlineData(1.5f, 5, 1f, 0f)]
     [InlineData(0.7f, 100, 0.9f, 0.1f)]
+    [InlineData(0.8f, 0, 0.95f, 0.05f)] // no top-k: the whole vocabulary
     [InlineData(0f, 40, 0.95f, 0.05f)] // greedy
     public void Draws_the_tokens_llama_cpps_own_chain_draws_from_a_128K_vocabulary(float temperature, int topK, float topP, float minP)
     {
@@ -57,7 +58,7 @@ public class TokenSamplerTests
             for (int draw = 0; draw < 4; draw++)
                 for (int i = 0; i < tokens.Length; i++)
                 {
-                    drawn.Add(ours.Sample(ctx, i));
+                    drawn.Add(ours.Sample(ctx.GetLogitsIth(i)));
                     expected.Add((int)llamaCpp.Sample(ctx, i));
                 }
             Assert.Equal(expected, drawn);
@@ -74,7 +75,7 @@ public class TokenSamplerTests
             chain.AddGreedySampler();
             return chain;
         }
-        chain.AddTopK(options.TopK);
+        if (options.TopK > 0) chain.AddTopK(options.TopK);
         if (options.TopP < 1) chain.AddTopP(options.TopP, 1);
         if (options.MinP > 0) chain.AddMinP(options.MinP, 1);
         chain.AddTemperature(options.Temperature);

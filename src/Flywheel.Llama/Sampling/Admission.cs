@@ -1,8 +1,11 @@
 namespace Flywheel.Llama.Sampling;
 
 /// <summary>
-/// Pulls requests from the caller's stream and starts each as a <see cref="Job"/> once K slots are free. It waits for
-/// input only when nothing else runs, so a slow producer never stalls the candidates already generating.
+/// Pulls requests from the caller's stream and starts each as a <see cref="Job"/> once its prompt evaluations have free
+/// slots that no waiting candidate needs: one slot when the K candidates share the prompt (they take theirs as slots
+/// come free, before any later request), K otherwise. Free slots then always cover the candidates of every request but
+/// the newest, so the newest one's are sure to get theirs as running candidates finish. It waits for input only when
+/// nothing else runs, so a slow producer never stalls the candidates already generating.
 /// </summary>
 internal sealed class Admission(IAsyncEnumerator<GenerationRequest> input, SlotTable slots, BatchedSamplerOptions options,
     LlamaVocabulary vocab, int contextPerSequence)
@@ -43,10 +46,9 @@ internal sealed class Admission(IAsyncEnumerator<GenerationRequest> input, SlotT
                 _waiting = input.Current;
                 Validate(_waiting);
             }
-            if (slots.FreeCount < _waiting.Candidates) return;
             int evaluations = options.SharePromptKv ? 1 : _waiting.Candidates;
+            if (slots.FreeCount - jobs.Sum(j => j.Waiting) < evaluations) return;
             var job = new Job(_waiting, slots.Take(evaluations));
-            slots.Reserve(_waiting.Candidates - evaluations);
             slots.Occupy(job);
             jobs.Add(job);
             _waiting = null;

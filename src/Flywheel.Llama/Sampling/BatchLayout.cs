@@ -9,14 +9,14 @@ namespace Flywheel.Llama.Sampling;
 /// busy one to the last takes part, and an idle slot between them gets a placeholder token whose KV cell is removed
 /// after the decode: a generation step is then one ubatch, and a prompt chunk's tail one more.
 /// </summary>
-internal sealed class BatchLayout(SlotTable slots, int capacity)
+internal sealed class BatchLayout(SlotTable slots, int capacity, SafeLLamaContextHandle ctx)
 {
     private const int PlaceholderToken = 0; // any id in the vocabulary: its KV cell is removed after the decode
 
     public LLamaBatch Batch { get; } = new();
 
-    /// <summary>Slots that took a placeholder in this step's batch.</summary>
-    public List<int> Placeholders { get; } = new();
+    /// <summary>Slots that took a placeholder in this step's batch, and its position there.</summary>
+    public List<(int Slot, int Position)> Placeholders { get; } = new();
 
     /// <summary>Fills <see cref="Batch"/> for this step; a job always has a slot that feeds its prompt or generates.</summary>
     public void Fill(IReadOnlyList<Job> jobs)
@@ -54,8 +54,11 @@ internal sealed class BatchLayout(SlotTable slots, int capacity)
             }
             else
             {
-                Batch.Add(PlaceholderToken, 0, seq, false); // a free slot: its KV stream is empty
-                Placeholders.Add(slot);
+                // A free slot, or a finished candidate's kept for the prompt it holds: the next position in its stream
+                // (llama.cpp wants each sequence's positions to follow on).
+                int position = slots.CandidateAt(slot) is null ? 0 : (int)ctx.MemorySequenceMaxPosition(seq) + 1;
+                Batch.Add(PlaceholderToken, position, seq, false);
+                Placeholders.Add((slot, position));
             }
         }
     }

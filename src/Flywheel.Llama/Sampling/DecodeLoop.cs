@@ -28,7 +28,7 @@ internal sealed class DecodeLoop
         _ctx = ctx;
         _vocab = vocab;
         _slots = new SlotTable(options.Sequences);
-        _layout = new BatchLayout(_slots, options.BatchTokens);
+        _layout = new BatchLayout(_slots, options.BatchTokens, ctx);
         _input = requests.GetAsyncEnumerator(ct);
         _admission = new Admission(_input, _slots, options, vocab, contextPerSequence);
         _output = output;
@@ -73,46 +73,69 @@ internal sealed class DecodeLoop
     {
         _layout.Fill(_jobs);
         EngineContext.Decode(_ctx, _layout.Batch);
-        foreach (int slot in _layout.Placeholders) _ctx.MemorySequenceRemove((LLamaSeqId)slot, -1, -1);
+        foreach (var (slot, position) in _layout.Placeholders) _ctx.MemorySequenceRemove((LLamaSeqId)slot, position, position + 1);
 
-        for (int j = _jobs.Count - 1; j >= 0; j--)
+        foreach (var job in _jobs)
         {
-            var job = _jobs[j];
             foreach (var c in job.Candidates)
-                if (c.PendingToken >= 0) Sample(c, c.LogitsIndex);
+                if (c.PendingToken >= 0) Sample(c, _ctx.GetLogitsIth(c.LogitsIndex));
             foreach (var feed in job.PromptFeeds)
             {
                 if (feed.LogitsIndex < 0) continue;
+                var logits = _ctx.GetLogitsIth(feed.LogitsIndex);
                 foreach (var c in job.Candidates)
-                {
-                    if (c.Feed != feed) continue;
-                    if (c.Slot < 0)
-                    {
-                        _slots.TakeReserved(c);
-                        _ctx.MemorySequenceCopy((LLamaSeqId)feed.Slot, (LLamaSeqId)c.Slot, -1, -1);
-                    }
-                    Sample(c, feed.LogitsIndex);
-                }
+                    if (c.Feed == feed && c.Slot == feed.Slot) Sample(c, logits);
+                if (job.Waiting > 0) job.PromptLogits = logits.ToArray();
                 feed.LogitsIndex = -1;
             }
             foreach (var feed in job.PromptFeeds)
                 if (feed.Done) _slots.FeedDone(feed);
             job.PromptFeeds.RemoveAll(f => f.Done);
-            foreach (var c in job.Candidates)
-            {
-                if (!c.Finished || c.Released) continue;
-                _ctx.MemorySequenceRemove((LLamaSeqId)c.Slot, -1, -1);
-                _slots.Release(c);
-            }
-            if (job.Done)
-            {
-                _jobs.RemoveAt(j);
-                var result = job.ToResult();
-                job.Dispose();
-                if (!_output.TryWrite(result)) _output.WriteAsync(result, _ct).AsTask().GetAwaiter().GetResult();
-            }
+            ReleaseFinished(job);
+        }
+        // The slots freed in this step go to waiting candidates first, the oldest request's first.
+        foreach (var job in _jobs) StartWaiting(job);
+        for (int j = _jobs.Count - 1; j >= 0; j--)
+        {
+            var job = _jobs[j];
+            if (!job.Done) continue;
+            _jobs.RemoveAt(j);
+            var result = job.ToResult();
+            job.Dispose();
+            if (!_output.TryWrite(result)) _output.WriteAsync(result, _ct).AsTask().GetAwaiter().GetResult();
         }
         Pack();
+    }
+
+    /// <summary>
+    /// Starts candidates of a request whose shared prompt is evaluated, in free slots: each gets a copy of the prompt
+    /// holder's KV stream less what that one generated since, and draws its first token from the prompt's logits.
+    /// </summary>
+    private void StartWaiting(Job job)
+    {
+        if (job.PromptLogits is null) return;
+        foreach (var c in job.Candidates)
+        {
+            if (c.Slot >= 0) continue;
+            if (_slots.FreeCount == 0) return;
+            _slots.Assign(c);
+            _ctx.MemorySequenceCopy((LLamaSeqId)job.PromptHolder.Slot, (LLamaSeqId)c.Slot, -1, -1);
+            _ctx.MemorySequenceRemove((LLamaSeqId)c.Slot, c.PromptLength, -1);
+            Sample(c, job.PromptLogits);
+        }
+        job.PromptLogits = null;
+        ReleaseFinished(job);
+    }
+
+    private void ReleaseFinished(Job job)
+    {
+        foreach (var c in job.Candidates)
+        {
+            if (!c.Finished || c.Released) continue;
+            if (c == job.PromptHolder && job.Waiting > 0) continue; // its stream holds the prompt the others still copy
+            _ctx.MemorySequenceRemove((LLamaSeqId)c.Slot, -1, -1);
+            _slots.Release(c);
+        }
     }
 
     /// <summary>
@@ -133,5 +156,5 @@ internal sealed class DecodeLoop
         }
     }
 
-    private void Sample(Candidate c, int logitsIndex) => c.Accept(c.Sampler.Sample(_ctx, logitsIndex), _vocab, _scratch);
+    private void Sample(Candidate c, ReadOnlySpan<float> logits) => c.Accept(c.Sampler.Sample(logits), _vocab, _scratch);
 }

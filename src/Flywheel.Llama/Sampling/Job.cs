@@ -5,7 +5,7 @@ internal sealed class Job : IDisposable
 {
     /// <summary>
     /// A job whose prompt is evaluated into each of <paramref name="slots"/>, one per candidate; or, given one slot for
-    /// K candidates, evaluated there once for the first of them, the others taking reserved slots when it is done.
+    /// K candidates, evaluated there once for the first of them, the others taking slots as they come free.
     /// </summary>
     public Job(GenerationRequest request, int[] slots)
     {
@@ -21,6 +21,18 @@ internal sealed class Job : IDisposable
     public List<PromptFeed> PromptFeeds { get; }
 
     public Candidate[] Candidates { get; }
+
+    /// <summary>Candidates without a slot yet: they wait for the shared prompt's evaluation, then for a free slot.</summary>
+    public int Waiting => Candidates.Count(c => c.Slot < 0);
+
+    /// <summary>The shared prompt's last logits, kept while candidates still wait to draw their first token from them.</summary>
+    public float[]? PromptLogits { get; set; }
+
+    /// <summary>
+    /// The candidate evaluated in the shared prompt's slot: its KV stream holds the prompt that the waiting candidates
+    /// copy, so its slot is kept, even once it has finished, until none waits.
+    /// </summary>
+    public Candidate PromptHolder => Candidates[0];
 
     public bool Done => Candidates.All(c => c.Released);
 

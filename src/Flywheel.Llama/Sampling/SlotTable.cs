@@ -3,20 +3,18 @@ namespace Flywheel.Llama.Sampling;
 /// <summary>
 /// The sampler's sequences (slots, one KV stream each): which are free, which feed a prompt, which generate. The lowest
 /// free slots are handed out first, and <see cref="DecodeLoop"/> moves candidates down into slots freed below them, so
-/// busy slots stay packed together at the front. Candidates that wait for their prompt's evaluation hold no slot, only
-/// a reservation, until its KV is copied to them.
+/// busy slots stay packed together at the front. A candidate that shares its request's prompt takes a slot only once
+/// that prompt is evaluated and a slot is free (<see cref="Assign"/>), and its KV is copied there.
 /// </summary>
 internal sealed class SlotTable(int count)
 {
     private readonly SortedSet<int> _free = new(Enumerable.Range(0, count));
     private readonly Candidate?[] _candidateAt = new Candidate?[count];
     private readonly PromptFeed?[] _feedAt = new PromptFeed?[count];
-    private int _reserved;
 
     public int Count => count;
 
-    /// <summary>Free slots not reserved for a candidate awaiting its prompt.</summary>
-    public int FreeCount => _free.Count - _reserved;
+    public int FreeCount => _free.Count;
 
     public int[] Take(int n)
     {
@@ -26,18 +24,10 @@ internal sealed class SlotTable(int count)
         return slots;
     }
 
-    /// <summary>Holds <paramref name="n"/> free slots back for candidates that will take them with <see cref="TakeReserved"/>.</summary>
-    public void Reserve(int n)
+    /// <summary>Gives the lowest free slot to <paramref name="c"/>.</summary>
+    public void Assign(Candidate c)
     {
-        if (n > FreeCount) throw new InvalidOperationException($"{n} slots to reserve, {FreeCount} free");
-        _reserved += n;
-    }
-
-    /// <summary>Gives a reserved slot (the lowest free one) to <paramref name="c"/>.</summary>
-    public void TakeReserved(Candidate c)
-    {
-        if (_reserved == 0) throw new InvalidOperationException("no slot is reserved");
-        _reserved--;
+        if (_free.Count == 0) throw new InvalidOperationException("no slot is free");
         int slot = _free.Min;
         _free.Remove(slot);
         Place(c, slot);

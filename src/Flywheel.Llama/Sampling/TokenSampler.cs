@@ -3,7 +3,7 @@ using LLama.Native;
 namespace Flywheel.Llama.Sampling;
 
 /// <summary>
-/// Draws a candidate's next tokens from its rows of logits with the chain <see cref="SamplingOptions"/> describes
+/// Draws a candidate's next tokens from rows of logits with the chain <see cref="SamplingOptions"/> describes
 /// (top-k, top-p, min-p, temperature, a seeded draw; or greedy). Top-k and greedy run here over the logits in place
 /// (<see cref="TopKLogits"/>), and llama.cpp's chain (a LLamaSharp handle) runs the rest on those k: llama.cpp's own
 /// top-k first copies the whole row into an array of n_vocab entries and partially sorts it, which with a 128K
@@ -13,6 +13,7 @@ internal sealed class TokenSampler : IDisposable
 {
     private readonly SafeLLamaSamplerChainHandle? _chain;
     private readonly LLamaTokenData[]? _top;
+    private LLamaTokenData[]? _all;
 
     public TokenSampler(SamplingOptions options, uint seed)
     {
@@ -29,18 +30,28 @@ internal sealed class TokenSampler : IDisposable
         _chain.AddDistributionSampler(seed);
     }
 
-    /// <summary>The token drawn from the logits of output <paramref name="logitsIndex"/> of the last decode.</summary>
-    public int Sample(SafeLLamaContextHandle ctx, int logitsIndex)
+    /// <summary>The token drawn from a row of logits (one per vocabulary entry).</summary>
+    public int Sample(ReadOnlySpan<float> logits)
     {
-        if (_top is null) return (int)_chain!.Sample(ctx, logitsIndex); // no top-k: the chain sees the whole vocabulary
-        var logits = ctx.GetLogitsIth(logitsIndex);
-        var top = _top.AsSpan(0, Math.Min(_top.Length, logits.Length));
-        TopKLogits.Select(logits, top);
-        if (_chain is null) return (int)top[0].ID;
+        Span<LLamaTokenData> candidates;
+        if (_top is not null)
+        {
+            candidates = _top.AsSpan(0, Math.Min(_top.Length, logits.Length));
+            TopKLogits.Select(logits, candidates);
+            if (_chain is null) return (int)candidates[0].ID;
+        }
+        else
+        {
+            // No top-k: the chain sees the whole vocabulary, as llama_sampler_sample lays it out.
+            if (_all is null || _all.Length != logits.Length) _all = new LLamaTokenData[logits.Length];
+            for (int i = 0; i < logits.Length; i++) _all[i] = new LLamaTokenData((LLamaToken)i, logits[i], 0);
+            candidates = _all;
+        }
 
         // As llama_sampler_sample does after building its array: apply the chain, then let it see the choice.
-        using var pin = LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(_top.AsMemory(0, top.Length), isSorted: true), out var array);
-        _chain.Apply(ref array);
+        var memory = _top is not null ? _top.AsMemory(0, candidates.Length) : _all.AsMemory();
+        using var pin = LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(memory, isSorted: _top is not null), out var array);
+        _chain!.Apply(ref array);
         var token = array.Data[checked((int)array.Selected)].ID;
         _chain.Accept(token);
         return (int)token;
