@@ -13,7 +13,8 @@
 # fetched once over HTTP from the npm registry and built once (~5 min on 2 cores) by bench/llama-server-build.sh; the
 # binaries are cached under ${XDG_CACHE_HOME:-$HOME/.cache}/flywheel/llama-server-v0.5.0/, where the tests find them.
 #
-# usage: bench/llama-server-compare.sh [rounds]       (ROUNDS=3 by default; needs dotnet, cmake, a C++ compiler,
+# usage: bench/llama-server-compare.sh [rounds]       (ROUNDS=3 by default, SEPARATE=0 to leave out Flywheel's
+#                                                      prompt-per-candidate mode; needs dotnet, cmake, a C++ compiler,
 #                                                      git, curl (first run only), python3)
 # Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1, or a real vocabulary:
 # --vocab tests/Flywheel.Llama.Tests/TestData/vocab/ggml-vocab-llama-bpe.gguf --prompt-chars 1200) go in
@@ -98,18 +99,38 @@ PY
     kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 }
 
-# One Flywheel round, both ways: prints "shared_tok_per_s per_candidate_tok_per_s generated_tokens".
+# One Flywheel round: prints "shared_tok_per_s per_candidate_tok_per_s generated_tokens" (per candidate "-" when
+# SEPARATE=0, which leaves that mode out: with a large vocabulary it doubles a round's time).
 flywheel_round() {
-    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --executor 0 --threads 1 --rounds 1 --k "$K" \
-        --new-tokens "$NEW_TOKENS" --sequences "$SLOTS" | tee "$WORK/flywheel.log" >&2
+    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --executor 0 --separate "${SEPARATE:-1}" --threads 1 --rounds 1 \
+        --k "$K" --new-tokens "$NEW_TOKENS" --sequences "$SLOTS" | tee "$WORK/flywheel.log" >&2
     local shared separate tokens
     shared=$(grep '^| Flywheel, prompt KV shared' "$WORK/flywheel.log" | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}')
-    separate=$(grep '^| Flywheel, prompt evaluated per candidate' "$WORK/flywheel.log" | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}')
+    separate=$({ grep '^| Flywheel, prompt evaluated per candidate' "$WORK/flywheel.log" || true; } | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}')
     tokens=$(sed -nE 's/^round 1: .*\(([0-9,]+) tokens generated shared\)/\1/p' "$WORK/flywheel.log" | tr -d ,)
-    echo "$shared $separate $tokens"
+    echo "$shared ${separate:--} $tokens"
 }
 
-FLY=() SEP=() TOK=() SRV=()
+# llama-batched-bench at the prompts' mean length: prints "generation_tok_per_s prompt_tok_per_s sequences".
+batched_bench_round() {
+    # shellcheck disable=SC2086
+    "$BIN/llama-batched-bench" -m "$MODEL" -c $((SLOTS * SLOT_CONTEXT)) -b 512 -ub 512 -npp "$PROMPT_MEAN" -ntg "$NEW_TOKENS" \
+        -npl "$SLOTS" -t 1 -tb 1 ${LLAMA_FLAGS:-} --output-format jsonl >"$WORK/batched.log" 2>&1 || { cat "$WORK/batched.log" >&2; exit 1; }
+    python3 -c '
+import json, sys
+rows = [json.loads(l[l.index("{"):]) for l in open(sys.argv[1]) if "\"speed_tg\"" in l]
+if not rows: sys.exit("llama-batched-bench printed no result")
+r = rows[-1]; print("%.1f %.1f %d" % (r["speed_tg"], r["speed_pp"], r["pl"]))' "$WORK/batched.log"
+}
+
+# The same measurement on the llama.cpp Flywheel runs (LLamaSharp's), by the sampling bench's --ceiling mode:
+# prints "generation_tok_per_s prompt_tok_per_s".
+own_ceiling_round() {
+    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --threads 1 --sequences "$SLOTS" --new-tokens "$NEW_TOKENS" --ceiling 1 |
+        sed -nE 's/.*: prompt ([0-9]+) tok\/s, generation ([0-9]+) tok\/s/\2 \1/p'
+}
+
+FLY=() SEP=() TOK=() SRV=() BB_TG=() BB_PP=() FC_TG=() FC_PP=()
 for ((r = 1; r <= ROUNDS; r++)); do
     log "round $r/$ROUNDS: Flywheel"
     read -r f sep tok < <(flywheel_round)
@@ -118,28 +139,16 @@ for ((r = 1; r <= ROUNDS; r++)); do
     server_round
     s=$(cat "$WORK/server.result")
     SRV+=("${s%% *}")
-    log "round $r: Flywheel ${FLY[-1]} tok/s, llama-server ${s%% *} tok/s ($(echo "$s" | awk '{print $2}') tokens in $(echo "$s" | awk '{print $3}') s)"
+    log "round $r/$ROUNDS: llama-batched-bench -npp $PROMPT_MEAN -ntg $NEW_TOKENS -npl $SLOTS -t 1 ${LLAMA_FLAGS:-}, then the same on LLamaSharp's llama.cpp"
+    read -r bb_tg bb_pp bb_pl < <(batched_bench_round)
+    read -r fc_tg fc_pp < <(own_ceiling_round)
+    BB_TG+=("$bb_tg") BB_PP+=("$bb_pp") FC_TG+=("$fc_tg") FC_PP+=("$fc_pp")
+    log "round $r: Flywheel $f tok/s, llama-server ${s%% *} tok/s ($(echo "$s" | awk '{print $2}') tokens in $(echo "$s" | awk '{print $3}') s), batched-bench $bb_tg (prompt $bb_pp), on LLamaSharp's llama.cpp $fc_tg (prompt $fc_pp)"
 done
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}'; }
 fly=$(median "${FLY[@]}") sep=$(median "${SEP[@]}") tok=$(median "${TOK[@]}") srv=$(median "${SRV[@]}")
-
-log "llama-batched-bench -npp $PROMPT_MEAN -ntg $NEW_TOKENS -npl $SLOTS -t 1 ${LLAMA_FLAGS:-}"
-# shellcheck disable=SC2086
-"$BIN/llama-batched-bench" -m "$MODEL" -c $((SLOTS * SLOT_CONTEXT)) -b 512 -ub 512 -npp "$PROMPT_MEAN" -ntg "$NEW_TOKENS" -npl "$SLOTS" \
-    -t 1 -tb 1 ${LLAMA_FLAGS:-} --output-format jsonl >"$WORK/batched.log" 2>&1 || { cat "$WORK/batched.log" >&2; exit 1; }
-bb=$(python3 -c '
-import json, sys
-rows = [json.loads(l[l.index("{"):]) for l in open(sys.argv[1]) if "\"speed_tg\"" in l]
-if not rows: sys.exit("llama-batched-bench printed no result")
-r = rows[-1]; print("%.1f %.1f %d" % (r["speed_tg"], r["speed_pp"], r["pl"]))' "$WORK/batched.log")
-
-echo
-read -r bb_tg bb_pp bb_pl <<<"$bb"
-# The same measurement on the llama.cpp Flywheel runs (LLamaSharp's), by the sampling bench's --ceiling mode.
-log "the same on LLamaSharp's llama.cpp: dotnet $B --ceiling 1"
-read -r fc_pp fc_tg < <(dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --threads 1 --sequences "$SLOTS" \
-    --new-tokens "$NEW_TOKENS" --ceiling 1 | sed -nE 's/.*: prompt ([0-9]+) tok\/s, generation ([0-9]+) tok\/s/\1 \2/p')
+bb_tg=$(median "${BB_TG[@]}") bb_pp=$(median "${BB_PP[@]}") fc_tg=$(median "${FC_TG[@]}") fc_pp=$(median "${FC_PP[@]}")
 # The workload's time at a ceiling's rates: each prompt's tokens once, then the generated tokens.
 ceiling_at() { echo "$tok $N_PROMPTS $PROMPT_MEAN $1 $2" | awk '{print $1 / ($2 * $3 / $4 + $1 / $5)}'; }
 ceiling=$(ceiling_at "$bb_pp" "$bb_tg") own_ceiling=$(ceiling_at "$fc_pp" "$fc_tg")
@@ -147,11 +156,13 @@ ratio() { echo "$1 $2" | awk '{printf "%.2f", $1/$2}'; }
 
 echo
 echo "workload: $N_PROMPTS prompts of $PROMPT_MEAN tokens on average × n=$K × up to $NEW_TOKENS new tokens, $SLOTS sequences, 1 thread, llama.cpp flags '${LLAMA_FLAGS}'; medians of $ROUNDS interleaved rounds"
-echo "Flywheel shared rounds: ${FLY[*]}; per candidate: ${SEP[*]}; llama-server rounds: ${SRV[*]}"
+echo "rounds: Flywheel shared ${FLY[*]}; per candidate ${SEP[*]}; llama-server ${SRV[*]}; batched-bench ${BB_TG[*]} (prompt ${BB_PP[*]}); on LLamaSharp's llama.cpp ${FC_TG[*]} (prompt ${FC_PP[*]})"
 printf '%-52s %10.0f generated tok/s   1.00\n' "Flywheel in process (shared prompt KV)" "$fly"
-printf '%-52s %10.0f generated tok/s   shared is %s×\n' "Flywheel in process (prompt per candidate)" "$sep" "$(ratio "$fly" "$sep")"
+if [[ $sep != - ]]; then
+    printf '%-52s %10.0f generated tok/s   shared is %s×\n' "Flywheel in process (prompt per candidate)" "$sep" "$(ratio "$fly" "$sep")"
+fi
 printf '%-52s %10.0f generated tok/s   Flywheel is %s×\n' "llama-server $VERSION over HTTP (n=$K)" "$srv" "$(ratio "$fly" "$srv")"
-printf '%-52s %10.0f generated tok/s   (prompt %.0f tok/s)\n' "llama-batched-bench $VERSION, $bb_pl sequences" "$bb_tg" "$bb_pp"
+printf '%-52s %10.0f generated tok/s   (prompt %.0f tok/s)\n' "llama-batched-bench $VERSION, $SLOTS sequences" "$bb_tg" "$bb_pp"
 printf '%-52s %10.0f generated tok/s   Flywheel is %s× (%s generated tokens)\n' "ceiling for this workload at batched-bench's rates" "$ceiling" "$(ratio "$fly" "$ceiling")" "$tok"
 printf '%-52s %10.0f generated tok/s   (prompt %.0f tok/s)\n' "the same decode loop on LLamaSharp's llama.cpp" "$fc_tg" "$fc_pp"
 printf '%-52s %10.0f generated tok/s   Flywheel is %s×\n' "ceiling for this workload on LLamaSharp's llama.cpp" "$own_ceiling" "$(ratio "$fly" "$own_ceiling")"
