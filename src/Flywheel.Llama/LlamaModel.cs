@@ -23,6 +23,9 @@ public sealed class LlamaModel : IDisposable
         TrainingContextLength = gguf.Architecture is { } arch && gguf.Metadata.TryGetValue($"{arch}.context_length", out var ctx)
             ? (int)Math.Min(ctx.AsInt64(), int.MaxValue)
             : handle.ContextSize;
+        // From the file as well: LLamaSharp's GetTemplate scans the native string for its end with a span of
+        // int.MaxValue bytes, whose vector reads can run past the end of a mapped page (it crashed a test host).
+        ChatTemplateSource = gguf.Metadata.GetValueOrDefault("tokenizer.chat_template")?.Value as string;
     }
 
     public string Path { get; }
@@ -45,7 +48,7 @@ public sealed class LlamaModel : IDisposable
     public IReadOnlyDictionary<string, string> Metadata => _metadata.Value;
 
     /// <summary>The model's own chat template (tokenizer.chat_template), or null when it has none.</summary>
-    public string? ChatTemplateSource => _handle.GetTemplate(null, strict: false);
+    public string? ChatTemplateSource { get; }
 
     /// <summary>
     /// Loads a GGUF model. The file is checked first (it exists, it is GGUF, it names an architecture), so that bad input
