@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using LLama;
-using LLama.Common;
 using LLama.Native;
 
 /// <summary>
@@ -14,16 +13,7 @@ internal static class DecodeCeiling
     public static async Task<(double PromptPerSecond, double GeneratedPerSecond)> RunAsync(string modelPath, int promptTokens,
         int newTokens, int sequences, int contextPerSequence, int batch, int threads)
     {
-        var parameters = new ModelParams(modelPath)
-        {
-            ContextSize = (uint)(contextPerSequence * sequences),
-            BatchSize = (uint)batch,
-            UBatchSize = (uint)batch,
-            SeqMax = (uint)sequences,
-            Threads = threads,
-            BatchThreads = threads,
-            KVUnified = false,
-        };
+        var parameters = BenchModelParams.Create(modelPath, sequences, contextPerSequence, batch, threads, kvUnified: false);
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
         using var context = weights.CreateContext(parameters);
         var ctx = context.NativeHandle;

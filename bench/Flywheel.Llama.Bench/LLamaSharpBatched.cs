@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using LLama;
 using LLama.Batched;
-using LLama.Common;
 using LLama.Native;
 using LLama.Sampling;
 
@@ -15,16 +14,7 @@ internal static class LLamaSharpBatched
     public static async Task<double> RunAsync(string modelPath, IReadOnlyList<LLamaToken[]> prompts, int k, int newTokens, int sequences,
         int contextPerSequence, int batch, int threads, Func<int, int, DefaultSamplingPipeline> sampler)
     {
-        var parameters = new ModelParams(modelPath)
-        {
-            ContextSize = (uint)(contextPerSequence * sequences),
-            BatchSize = (uint)batch,
-            UBatchSize = (uint)batch,
-            SeqMax = (uint)sequences,
-            Threads = threads,
-            BatchThreads = threads,
-            KVUnified = true,
-        };
+        var parameters = BenchModelParams.Create(modelPath, sequences, contextPerSequence, batch, threads, kvUnified: true);
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
         using var executor = new BatchedExecutor(weights, parameters);
         var prompting = new List<(Conversation Conversation, int Prompt)>();
