@@ -35,11 +35,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
-
 # --- llama.cpp v0.5.0: llama-server and llama-batched-bench, built once (shared with the tests) ---
-# shellcheck source=bench/llama-server-build.sh
-source "$ROOT/bench/llama-server-build.sh"
+# shellcheck source=bench/llama-server-bench.sh
+source "$ROOT/bench/llama-server-bench.sh"
 
 # --- Flywheel's bench, its model and prompts ---
 log "dotnet build -c Release bench/Flywheel.Llama.Bench"
@@ -54,8 +52,6 @@ read -r PROMPT_MEAN PROMPT_MAX < <(dotnet "$B" --model "$MODEL" --prompts "$PROM
     sed -nE 's/.*prompts of ([0-9]+) tokens on average \(longest ([0-9]+)\).*/\1 \2/p')
 SLOT_CONTEXT=$(( (PROMPT_MAX + NEW_TOKENS + 255) / 256 * 256 ))
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 # One llama-server round: a fresh server (no prompt cache left from an earlier round), all prompts in flight at once,
 # each with n=K. Writes "tok_per_s tokens seconds" to $WORK/server.result (run in this shell, not a subshell, so that
 # the EXIT trap knows the server's pid).
@@ -64,12 +60,7 @@ server_round() {
     "$BIN/llama-server" -m "$MODEL" -np "$SLOTS" -c $((SLOTS * SLOT_CONTEXT)) -t 1 -tb 1 -b 512 -ub 512 --metrics ${LLAMA_FLAGS:-} \
         --host 127.0.0.1 --port "$port" >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
-    local i
-    for ((i = 0; i < 600; i++)); do
-        curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; echo "llama-server exited" >&2; exit 1; }
-        sleep 0.2
-    done
+    wait_for_llama_server "$SERVER_PID" "$port" "$WORK/server.log"
     (python3 - "$port" "$PROMPTS" "$K" "$NEW_TOKENS" <<'PY'
 import json, re, sys, threading, time, urllib.request
 port, prompts, k, new_tokens = int(sys.argv[1]), json.load(open(sys.argv[2])), int(sys.argv[3]), int(sys.argv[4])
@@ -146,7 +137,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
     log "round $r: Flywheel $f tok/s, llama-server ${s%% *} tok/s ($(echo "$s" | awk '{print $2}') tokens in $(echo "$s" | awk '{print $3}') s), batched-bench $bb_tg (prompt $bb_pp), on LLamaSharp's llama.cpp $fc_tg (prompt $fc_pp)"
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}'; }
 fly=$(median "${FLY[@]}") sep=$(median "${SEP[@]}") tok=$(median "${TOK[@]}") srv=$(median "${SRV[@]}")
 bb_tg=$(median "${BB_TG[@]}") bb_pp=$(median "${BB_PP[@]}") fc_tg=$(median "${FC_TG[@]}") fc_pp=$(median "${FC_PP[@]}")
 # The workload's time at a ceiling's rates: each prompt's tokens once, then the generated tokens.

@@ -31,10 +31,8 @@ cleanup() { stop_servers; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
-
-# shellcheck source=bench/llama-server-build.sh
-source "$ROOT/bench/llama-server-build.sh"
+# shellcheck source=bench/llama-server-bench.sh
+source "$ROOT/bench/llama-server-bench.sh"
 
 log "dotnet build -c Release bench/Flywheel.Llama.Bench bench/Flywheel.Pipeline.Bench"
 for p in Llama Pipeline; do
@@ -56,7 +54,6 @@ predicted() {
     echo "$total"
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # start_servers COUNT: COUNT fresh servers sharing SLOTS slots and THREADS threads; sets URLS.
 start_servers() {
@@ -67,12 +64,7 @@ start_servers() {
         "$BIN/llama-server" -m "$MODEL" --alias policy -np "$slots" -c $((slots * 512)) -t "$threads" -tb "$threads" -b 512 -ub 512 --metrics \
             --host 127.0.0.1 --port "$port" >"$WORK/server-$i.log" 2>&1 &
         PIDS+=($!)
-        local tries
-        for ((tries = 0; tries < 600; tries++)); do
-            curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-            kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$WORK/server-$i.log" >&2; echo "llama-server exited" >&2; exit 1; }
-            sleep 0.2
-        done
+        wait_for_llama_server "${PIDS[-1]}" "$port" "$WORK/server-$i.log"
         urls+=("http://127.0.0.1:$port/v1")
     done
     URLS=$(IFS=,; echo "${urls[*]}")
@@ -99,7 +91,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
     log "round $r: in process ${LOCAL[-1]%% *}, one server ${ONE[-1]%% *}, two servers ${TWO[-1]%% *} tok/s"
 done
 
-median() { printf '%s\n' "$@" | awk '{print $1}' | sort -g | awk '{a[NR]=$1} END {print a[int(NR/2)+1]}'; }
 loc=$(median "${LOCAL[@]}") one=$(median "${ONE[@]}") two=$(median "${TWO[@]}")
 echo
 echo "workload: 64 prompts × n=$K × up to $NEW_TOKENS new tokens, $SLOTS sequences, $THREADS threads in all; medians of $ROUNDS interleaved rounds"
