@@ -1,4 +1,3 @@
-
 namespace Flywheel.Llama.Sampling;
 
 /// <summary>One candidate being generated in its slot: its token sampler, tokens, text and why it stopped.</summary>

@@ -33,12 +33,12 @@ internal sealed class TokenSampler : IDisposable
     /// <summary>The token drawn from a row of logits (one per vocabulary entry).</summary>
     public int Sample(ReadOnlySpan<float> logits)
     {
-        Span<LLamaTokenData> candidates;
+        Memory<LLamaTokenData> candidates;
         if (_top is not null)
         {
-            candidates = _top.AsSpan(0, Math.Min(_top.Length, logits.Length));
-            TopKLogits.Select(logits, candidates);
-            if (_chain is null) return (int)candidates[0].ID;
+            candidates = _top.AsMemory(0, Math.Min(_top.Length, logits.Length));
+            TopKLogits.Select(logits, candidates.Span);
+            if (_chain is null) return (int)candidates.Span[0].ID;
         }
         else
         {
@@ -49,8 +49,7 @@ internal sealed class TokenSampler : IDisposable
         }
 
         // As llama_sampler_sample does after building its array: apply the chain, then let it see the choice.
-        var memory = _top is not null ? _top.AsMemory(0, candidates.Length) : _all.AsMemory();
-        using var pin = LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(memory, isSorted: _top is not null), out var array);
+        using var pin = LLamaTokenDataArrayNative.Create(new LLamaTokenDataArray(candidates, isSorted: _top is not null), out var array);
         _chain!.Apply(ref array);
         var token = array.Data[checked((int)array.Selected)].ID;
         _chain.Accept(token);
