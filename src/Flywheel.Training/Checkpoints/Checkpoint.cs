@@ -22,7 +22,8 @@ internal sealed record Checkpoint(
 {
     internal const string FileName = "checkpoint.gguf";
     private const string Prefix = "flywheel.checkpoint.";
-    private const int Version = 2;
+    // 3: the optimizer state is our AdamW's (each parameter's step and moments), no longer TorchSharp's.
+    private const int Version = 3;
     private const string OptimizerTensor = "state/optimizer";
     private const string DropoutTensor = "state/dropout";
 
@@ -41,7 +42,9 @@ internal sealed record Checkpoint(
             .Set(Prefix + "task_state", GgufValue.Of(TaskState));
         foreach (var (name, p) in parameters)
         {
-            using var values = p.detach().cpu().contiguous();
+            using var detached = p.detach();
+            using var cpu = detached.cpu();
+            using var values = cpu.contiguous();
             writer.AddTensor("param/" + name, [.. p.shape.Reverse()], values.data<float>().ToArray());
         }
         writer.AddTensorBytes(OptimizerTensor, [optimizerState.Length], GgmlType.I8, optimizerState);

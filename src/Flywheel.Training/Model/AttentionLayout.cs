@@ -1,4 +1,5 @@
 using Flywheel.Training.Data;
+using Flywheel.Training.Torch;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -41,7 +42,7 @@ internal sealed class AttentionLayout : IDisposable
         long n = q.shape[0], heads = q.shape[1], hd = q.shape[2], kvHeads = k.shape[1];
         // torch's attention scales by 1/sqrt(head_dim): a model with its own scale gets its queries rescaled.
         double correction = scale * Math.Sqrt(hd);
-        using var qs = Math.Abs(correction - 1) < 1e-7 ? q.alias() : q * correction;
+        using var qs = Math.Abs(correction - 1) < 1e-7 ? q.alias() : q.Times(correction);
         using var qr = ToRows(qs);
         using var kr0 = ToRows(k);
         using var vr0 = ToRows(v);

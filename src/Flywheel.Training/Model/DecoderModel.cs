@@ -1,5 +1,6 @@
 using Flywheel.Llama.Gguf;
 using Flywheel.Training.Data;
+using Flywheel.Training.Torch;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -98,7 +99,7 @@ internal sealed class DecoderModel : IDisposable
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         Tensor w = _weights[name];
-        if (_adapters.TryGetValue(name, out var adapter)) w = w + adapter.Delta();
+        if (_adapters.TryGetValue(name, out var adapter)) w = w.Plus(adapter.Delta());
         return w.cpu().contiguous().data<float>().ToArray();
     }
 
@@ -129,7 +130,7 @@ internal sealed class DecoderModel : IDisposable
             using var k = Rope.Apply(k0, cos, sin, Config.Rope);
             using var o = attention.Attend(q, k, v, Config.AttentionScale);
             using var projected = Project(blk + "attn_output", o.view(n, d));
-            var afterAttention = x + projected;
+            var afterAttention = x.Plus(projected);
             x.Dispose();
             x = afterAttention;
 
@@ -138,7 +139,7 @@ internal sealed class DecoderModel : IDisposable
             using var up = Project(blk + "ffn_up", h2);
             using var act = F.silu(gate) * up;
             using var down = Project(blk + "ffn_down", act);
-            var afterMlp = x + down;
+            var afterMlp = x.Plus(down);
             x.Dispose();
             x = afterMlp;
         }
@@ -153,7 +154,7 @@ internal sealed class DecoderModel : IDisposable
         var y = F.linear(x, _weights[name + ".weight"], _weights.GetValueOrDefault(name + ".bias"));
         if (!_adapters.TryGetValue(name + ".weight", out var adapter)) return y;
         using var update = adapter.Apply(x, Training ? _dropoutGenerator : null);
-        var sum = y + update;
+        var sum = y.Plus(update);
         y.Dispose();
         return sum;
     }
@@ -174,7 +175,8 @@ internal sealed class DecoderModel : IDisposable
     internal static Parameter ToParameter(float[] values, long[] ggmlShape, bool trainable, Device device)
     {
         using var t = tensor(values, [.. ggmlShape.Reverse()], ScalarType.Float32);
-        return new Parameter(t.to(device), requires_grad: trainable);
+        using var onDevice = t.to(device);
+        return new Parameter(onDevice, requires_grad: trainable);
     }
 
     public void Dispose()

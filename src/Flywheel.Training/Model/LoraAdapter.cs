@@ -1,3 +1,4 @@
+using Flywheel.Training.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -17,8 +18,11 @@ internal sealed class LoraAdapter : IDisposable
     {
         long outFeatures = weight.shape[0], inFeatures = weight.shape[1];
         double bound = 1 / Math.Sqrt(inFeatures);
-        using var a = rand([options.Rank, inFeatures], ScalarType.Float32, generator: init) * (2 * bound) - bound;
-        A = new Parameter(a.to(device), requires_grad: true);
+        using var draw = rand([options.Rank, inFeatures], ScalarType.Float32, generator: init);
+        using var scaled = draw.Times(2 * bound);
+        using var a = scaled.Plus(-bound);
+        using var onDevice = a.to(device);
+        A = new Parameter(onDevice, requires_grad: true);
         B = new Parameter(zeros([outFeatures, options.Rank], ScalarType.Float32, device), requires_grad: true);
         _scale = options.Scale;
         _dropout = options.Dropout;
@@ -34,23 +38,23 @@ internal sealed class LoraAdapter : IDisposable
         using var input = dropout is not null && _dropout > 0 ? Dropout(x, dropout) : x.alias();
         using var low = F.linear(input, A);
         using var high = F.linear(low, B);
-        return high * _scale;
+        return high.Times(_scale);
     }
 
     /// <summary>(alpha / rank) · B·A, to merge into the base weight.</summary>
     internal Tensor Delta()
     {
         using var product = B.matmul(A);
-        return product * _scale;
+        return product.Times(_scale);
     }
 
     // Dropout from our own generator (F.dropout draws from torch's global one), so a checkpoint can restore it.
     private Tensor Dropout(Tensor x, Generator generator)
     {
         using var draw = rand(x.shape, x.dtype, x.device, generator: generator);
-        using var keep = draw.ge(_dropout);
+        using var keep = draw.AtLeast(_dropout);
         using var kept = x * keep;
-        return kept / (1 - _dropout);
+        return kept.DividedBy(1 - _dropout);
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using Flywheel.Training.Torch;
 using static TorchSharp.torch;
 
 namespace Flywheel.Training.Model;
@@ -7,8 +8,10 @@ internal static class RmsNorm
 {
     internal static Tensor Apply(Tensor x, Tensor weight, float epsilon)
     {
-        using var meanSquare = x.square().mean([-1L], keepdim: true);
-        using var inverse = (meanSquare + epsilon).rsqrt();
+        using var squares = x.Squared();
+        using var meanSquare = squares.mean([-1L], keepdim: true);
+        using var shifted = meanSquare.Plus(epsilon);
+        using var inverse = shifted.rsqrt();
         using var normalized = x * inverse;
         return normalized * weight;
     }

@@ -1,3 +1,4 @@
+using Flywheel.Training.Torch;
 using static TorchSharp.torch;
 
 namespace Flywheel.Training.Model;
@@ -19,7 +20,7 @@ internal static class Rope
             using var c = cos.expand(n, heads, hd / 2);
             using var s = sin.expand(n, heads, hd / 2);
             using var r0 = x0 * c - x1 * s;
-            using var r1 = x0 * s + x1 * c;
+            using var r1 = (x0 * s).Plus(x1 * c);
             using var stacked = stack([r0, r1], -1);
             return stacked.view(n, heads, hd);
         }
@@ -28,7 +29,7 @@ internal static class Rope
             using var x0 = x.narrow(-1, 0, hd / 2);
             using var x1 = x.narrow(-1, hd / 2, hd / 2);
             using var r0 = x0 * cos - x1 * sin;
-            using var r1 = x0 * sin + x1 * cos;
+            using var r1 = (x0 * sin).Plus(x1 * cos);
             return cat([r0, r1], -1);
         }
     }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Flywheel.Training.Data;
 using Flywheel.Training.Export;
 using Flywheel.Training.Model;
+using Flywheel.Training.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -117,8 +118,10 @@ public sealed class RewardModelTrainer : IDisposable
 
     private static float[] Values(Tensor t)
     {
-        using var cpu = t.detach().cpu().contiguous();
-        return cpu.data<float>().ToArray();
+        using var detached = t.detach();
+        using var cpu = detached.cpu();
+        using var contiguous = cpu.contiguous();
+        return contiguous.data<float>().ToArray();
     }
 
     private List<EncodedExample> Encode(IReadOnlyList<RewardPair> pairs, CancellationToken cancellationToken)
@@ -165,7 +168,8 @@ public sealed class RewardModelTrainer : IDisposable
         var chosen = rewards.narrow(0, 0, p);
         var rejected = rewards.narrow(0, p, p);
         var m = tensor(examples.Select(e => (float)margins[e]).ToArray(), device: _session.Device);
-        var loss = RewardLossFunction.Sum(chosen, rejected, m, _options) * scale;
+        using var sum = RewardLossFunction.Sum(chosen, rejected, m, _options);
+        var loss = sum.Times(scale);
         float[] c = Values(chosen), r = Values(rejected);
         return new MicroBatch(loss, loss.item<float>(), c.Zip(r).Count(x => x.First > x.Second), p);
     }

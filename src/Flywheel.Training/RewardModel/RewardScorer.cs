@@ -49,8 +49,10 @@ public sealed class RewardScorer : IDisposable
         _model = model;
         _encoder = encoder;
         _head = head;
-        _weight = tensor(head.Weight, [1, head.EmbeddingLength], ScalarType.Float32).to(model.Device);
-        _bias = tensor(new[] { head.Bias }, ScalarType.Float32).to(model.Device);
+        using var weight = tensor(head.Weight, [1, head.EmbeddingLength], ScalarType.Float32);
+        using var bias = tensor(new[] { head.Bias }, ScalarType.Float32);
+        _weight = weight.to(model.Device, copy: true);
+        _bias = bias.to(model.Device, copy: true);
         _tokensPerBatch = tokensPerBatch;
     }
 

@@ -1,3 +1,4 @@
+using Flywheel.Training.Torch;
 using static TorchSharp.torch;
 
 namespace Flywheel.Training.Sft;
@@ -45,10 +46,10 @@ internal static class ChunkedCrossEntropy
                 if (!training) continue;
                 // d(loss)/d(logits) = softmax − one-hot, made in place in the logits' memory.
                 var p = logits.sub_(logSumExp).exp_();
-                p.scatter_add_(1, target, full([n, 1], -1f, p.dtype, p.device));
-                p.mul_(scale);
+                p.scatter_add_(1, target, HeldScalars.Filled([n, 1], -1, p.dtype, p.device));
+                p.TimesInPlace(scale);
                 gradHidden!.narrow(0, start, n).copy_(p.matmul(w));
-                gradWeight?.add_(p.t().matmul(hc));
+                gradWeight?.PlusInPlace(p.t().matmul(hc));
             }
         }
         if (!training) return (null, total);
@@ -58,7 +59,7 @@ internal static class ChunkedCrossEntropy
         {
             using var gw = gradWeight;
             using var weightTerm = (weight * gw).sum();
-            var both = objective + weightTerm;
+            var both = objective.Plus(weightTerm);
             objective.Dispose();
             objective = both;
         }
