@@ -18,7 +18,8 @@
 #                                                      git, curl (first run only), python3)
 # Any further bench flags (e.g. --width 128 --layers 2 --heads 2 --kv-heads 1, or a real vocabulary:
 # --vocab tests/Flywheel.Llama.Tests/TestData/vocab/ggml-vocab-llama-bpe.gguf --prompt-chars 1200) go in
-# BENCH_MODEL_FLAGS; llama.cpp flags for both llama-server and llama-batched-bench (e.g. "-fa off") in LLAMA_FLAGS.
+# BENCH_MODEL_FLAGS; flags for Flywheel's timed runs and its ceiling (e.g. "--flash-attention 1") in FLYWHEEL_FLAGS;
+# llama.cpp flags for both llama-server and llama-batched-bench (e.g. "-fa off") in LLAMA_FLAGS.
 set -euo pipefail
 
 ROUNDS=${1:-${ROUNDS:-3}}
@@ -93,7 +94,7 @@ PY
 # One Flywheel round: prints "shared_tok_per_s per_candidate_tok_per_s generated_tokens" (per candidate "-" when
 # SEPARATE=0, which leaves that mode out: with a large vocabulary it doubles a round's time).
 flywheel_round() {
-    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --executor 0 --separate "${SEPARATE:-1}" --threads 1 --rounds 1 \
+    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" ${FLYWHEEL_FLAGS:-} --executor 0 --separate "${SEPARATE:-1}" --threads 1 --rounds 1 \
         --k "$K" --new-tokens "$NEW_TOKENS" --sequences "$SLOTS" | tee "$WORK/flywheel.log" >&2
     local shared separate tokens
     shared=$(grep '^| Flywheel, prompt KV shared' "$WORK/flywheel.log" | awk -F'|' '{gsub(/[ ,]/, "", $3); print $3}')
@@ -117,7 +118,7 @@ r = rows[-1]; print("%.1f %.1f %d" % (r["speed_tg"], r["speed_pp"], r["pl"]))' "
 # The same measurement on the llama.cpp Flywheel runs (LLamaSharp's), by the sampling bench's --ceiling mode:
 # prints "generation_tok_per_s prompt_tok_per_s".
 own_ceiling_round() {
-    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" --threads 1 --sequences "$SLOTS" --new-tokens "$NEW_TOKENS" --ceiling 1 |
+    dotnet "$B" --model "$MODEL" --prompts "$PROMPTS" ${FLYWHEEL_FLAGS:-} --threads 1 --sequences "$SLOTS" --new-tokens "$NEW_TOKENS" --ceiling 1 |
         sed -nE 's/.*: prompt ([0-9]+) tok\/s, generation ([0-9]+) tok\/s/\2 \1/p'
 }
 

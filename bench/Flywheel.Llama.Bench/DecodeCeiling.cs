@@ -11,9 +11,9 @@ using LLama.Native;
 internal static class DecodeCeiling
 {
     public static async Task<(double PromptPerSecond, double GeneratedPerSecond)> RunAsync(string modelPath, int promptTokens,
-        int newTokens, int sequences, int contextPerSequence, int batch, int threads)
+        int newTokens, int sequences, int contextPerSequence, int batch, int threads, bool flashAttention)
     {
-        var parameters = BenchModelParams.Create(modelPath, sequences, contextPerSequence, batch, threads, kvUnified: false);
+        var parameters = BenchModelParams.Create(modelPath, sequences, contextPerSequence, batch, threads, kvUnified: false, flashAttention);
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
         using var context = weights.CreateContext(parameters);
         var ctx = context.NativeHandle;

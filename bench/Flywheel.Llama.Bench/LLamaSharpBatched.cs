@@ -12,9 +12,9 @@ using LLama.Sampling;
 internal static class LLamaSharpBatched
 {
     public static async Task<double> RunAsync(string modelPath, IReadOnlyList<LLamaToken[]> prompts, int k, int newTokens, int sequences,
-        int contextPerSequence, int batch, int threads, Func<int, int, DefaultSamplingPipeline> sampler)
+        int contextPerSequence, int batch, int threads, bool flashAttention, Func<int, int, DefaultSamplingPipeline> sampler)
     {
-        var parameters = BenchModelParams.Create(modelPath, sequences, contextPerSequence, batch, threads, kvUnified: true);
+        var parameters = BenchModelParams.Create(modelPath, sequences, contextPerSequence, batch, threads, kvUnified: true, flashAttention);
         using var weights = await LLamaWeights.LoadFromFileAsync(parameters);
         using var executor = new BatchedExecutor(weights, parameters);
         var prompting = new List<(Conversation Conversation, int Prompt)>();

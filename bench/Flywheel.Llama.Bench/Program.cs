@@ -20,6 +20,8 @@ int k = Int("k", 8), newTokens = Int("new-tokens", 128);
 int promptChars = Int("prompt-chars", 300), sequences = Int("sequences", 64);
 int threads = Int("threads", Environment.ProcessorCount), rounds = Int("rounds", 3);
 bool executor = Int("executor", 1) == 1, separateRuns = Int("separate", 1) == 1;
+// --flash-attention 1: llama.cpp's flash attention in every run here (the sampler's default is off: see its option).
+bool flashAttention = Int("flash-attention", 0) == 1;
 // --cuda 1: the model on the GPU (a build with -p:FlywheelCuda=true, or llama.cpp's CUDA libraries under --lib-dir).
 var device = Int("cuda", 0) == 1 ? ComputeDevice.Cuda : ComputeDevice.Cpu;
 var texts = promptsFile is not null
@@ -63,12 +65,12 @@ using var model = LlamaModel.Load(modelPath);
 var promptTokens = texts.Select(t => model.Vocabulary.Tokenize(t, addSpecial: true)).ToArray();
 // Every sequence holds the longest prompt and the new tokens (llama.cpp rounds a sequence's context up to 256).
 int contextPerSequence = (promptTokens.Max(t => t.Length) + newTokens + 255) / 256 * 256;
-Console.WriteLine($"model: {Path.GetFileName(modelPath)}, {model.ParameterCount:N0} parameters ({model.LayerCount} layers, {model.EmbeddingLength} wide, {model.Vocabulary.Count:N0}-token vocabulary); {prompts} prompts of {promptTokens.Average(t => t.Length):F0} tokens on average (longest {promptTokens.Max(t => t.Length)}) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}");
+Console.WriteLine($"model: {Path.GetFileName(modelPath)}, {model.ParameterCount:N0} parameters ({model.LayerCount} layers, {model.EmbeddingLength} wide, {model.Vocabulary.Count:N0}-token vocabulary); {prompts} prompts of {promptTokens.Average(t => t.Length):F0} tokens on average (longest {promptTokens.Max(t => t.Length)}) × K={k} × {newTokens} new tokens; {sequences} sequences, {threads} threads, {device}, flash attention {(flashAttention ? "on" : "off")}");
 // --ceiling 1: llama-batched-bench's measurement on this engine, for the prompts' mean length (DecodeCeiling.cs).
 if (Int("ceiling", 0) == 1)
 {
     int promptMean = (int)Math.Round(promptTokens.Average(t => t.Length));
-    var (pp, tg) = await DecodeCeiling.RunAsync(modelPath, promptMean, newTokens, sequences, (promptMean + newTokens + 255) / 256 * 256, Int("batch", 512), threads);
+    var (pp, tg) = await DecodeCeiling.RunAsync(modelPath, promptMean, newTokens, sequences, (promptMean + newTokens + 255) / 256 * 256, Int("batch", 512), threads, flashAttention);
     Console.WriteLine($"decode ceiling on LLamaSharp's llama.cpp: {sequences} sequences × ({promptMean} prompt + {newTokens} new tokens): prompt {pp:F0} tok/s, generation {tg:F0} tok/s");
     Directory.Delete(work, true);
     return;
@@ -96,14 +98,14 @@ for (int round = 0; round < rounds; round++)
     results["shared"].Add(sharedTokS);
     if (separateRuns) results["separate"].Add((await Flywheel(sharePrompt: false)).TokensPerSecond);
     if (executor) results["executor"].Add(await LLamaSharpBatched.RunAsync(modelPath, requests.Select(r => r.PromptTokens.Select(t => (LLama.Native.LLamaToken)t).ToArray()).ToArray(),
-        k, newTokens, sequences, contextPerSequence, batch, threads,
+        k, newTokens, sequences, contextPerSequence, batch, threads, flashAttention,
         (prompt, candidate) => new LLama.Sampling.DefaultSamplingPipeline
         {
             Temperature = sampling.Temperature, TopK = sampling.TopK, TopP = sampling.TopP, MinP = sampling.MinP,
             Seed = GenerationRequest.CandidateSeed((ulong)prompt, candidate),
         }));
     Console.WriteLine($"round {round + 1}: " + string.Join(", ", results.Where(r => r.Value.Count > round).Select(r => $"{r.Key} {r.Value[round]:N0} tok/s")) + $" ({generated:N0} tokens generated shared)");
-    Console.WriteLine($"  shared: {stats.Decodes:N0} decodes of {stats.TokensDecoded:N0} tokens ({(double)stats.TokensDecoded / stats.Decodes:F1} a decode; {stats.Placeholders:N0} placeholders), {stats.Moves:N0} candidates moved down");
+    Console.WriteLine($"  shared: {stats.Decodes:N0} decodes of {stats.TokensDecoded:N0} tokens ({(double)stats.TokensDecoded / stats.Decodes:F1} a decode; {stats.Placeholders:N0} placeholders), {stats.Moves:N0} candidates moved down, {stats.ReusedPromptTokens:N0} prompt tokens reused");
 }
 double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
 double shared = Median(results["shared"]);
@@ -119,7 +121,7 @@ async Task<(double TokensPerSecond, long Generated, SamplerStatistics Stats)> Fl
 {
     using var sampler = new BatchedSampler(model, new BatchedSamplerOptions
     {
-        Sequences = sequences, ContextPerSequence = contextPerSequence, BatchTokens = batch, Threads = threads, SharePromptKv = sharePrompt,
+        Sequences = sequences, ContextPerSequence = contextPerSequence, BatchTokens = batch, Threads = threads, SharePromptKv = sharePrompt, FlashAttention = flashAttention,
     });
     var clock = Stopwatch.StartNew();
     long generated = 0;

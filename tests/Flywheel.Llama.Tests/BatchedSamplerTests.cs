@@ -99,6 +99,43 @@ public class BatchedSamplerTests
     }
 
     [Fact]
+    public async Task Prompts_sharing_a_prefix_with_one_in_flight_reuse_its_KV_and_generate_what_they_generate_alone()
+    {
+        // A few-shot prefix, then each request's own question; one prompt repeats another, one is another's prefix.
+        const string shots = "Q: What is 1 + 1? A: 2. Q: What is 2 + 2? A: 4. Q: What is 3 + 3? A: 6. ";
+        var prompts = new[] { "Q: What is 4 + 5?", "Q: Name a colour.", "Q: What is 4 + 5?", "Q: Name", "Q: Once upon a time" }
+            .Select((q, i) => (Tag: $"{i}: {q}", Text: shots + q)).ToList();
+        var requests = prompts.Select((p, i) => Request(p.Text, 2, new SamplingOptions { Temperature = 1.0f, MaxNewTokens = 16 + 4 * i }, (ulong)i) with { Tag = p.Tag }).ToList();
+        int shotTokens = Model.Vocabulary.Tokenize(shots, addSpecial: true).Length;
+        Assert.True(shotTokens > PromptPrefix.MinimumLength);
+        var (together, statistics) = await GenerateCounted(new BatchedSamplerOptions { Sequences = 10, ContextPerSequence = 256, BatchTokens = 64 }, requests);
+        // Every request but the first finds the few-shot prefix in flight.
+        Assert.True(statistics.ReusedPromptTokens >= (requests.Count - 1) * (shotTokens - 1), $"{statistics.ReusedPromptTokens} prompt tokens reused");
+        foreach (var r in requests)
+        {
+            var alone = await Generate(new BatchedSamplerOptions { Sequences = 2, ContextPerSequence = 256, BatchTokens = 64 }, [r]);
+            Assert.Equal(alone[(string)r.Tag!].Candidates.Select(c => c.Tokens), together[(string)r.Tag!].Candidates.Select(c => c.Tokens));
+        }
+        var separate = await GenerateCounted(new BatchedSamplerOptions { Sequences = 10, ContextPerSequence = 256, BatchTokens = 64, SharePromptKv = false }, requests);
+        Assert.Equal(0, separate.Statistics.ReusedPromptTokens);
+    }
+
+    [Fact]
+    public async Task A_requests_candidates_do_not_depend_on_how_its_prompt_is_split_across_decodes()
+    {
+        // The batch's room decides how much of a prompt one decode takes: 90 tokens whole, or in pieces of 64, 33, 16, 7.
+        var r = Request("Q: What is 1 + 1? A: 2. Q: What is 2 + 2? A: 4. Q: What is 3 + 3? A: 6. Q: What is 4 + 5?", 2,
+            new SamplingOptions { Temperature = 1.0f, MaxNewTokens = 40 }, seed: 3);
+        Assert.True(r.PromptTokens.Count > 64);
+        var whole = await Generate(new BatchedSamplerOptions { Sequences = 2, ContextPerSequence = 256, BatchTokens = 128 }, [r]);
+        foreach (int batch in new[] { 64, 33, 16, 7 })
+        {
+            var split = await Generate(new BatchedSamplerOptions { Sequences = 2, ContextPerSequence = 256, BatchTokens = batch }, [r]);
+            Assert.Equal(whole[(string)r.Tag!].Candidates.Select(c => c.Tokens), split[(string)r.Tag!].Candidates.Select(c => c.Tokens));
+        }
+    }
+
+    [Fact]
     public async Task More_requests_than_slots_all_complete_with_slots_reused()
     {
         var sampling = new SamplingOptions { MaxNewTokens = 8 };

@@ -9,8 +9,10 @@ internal static class EngineContext
     /// <summary>
     /// A context of <paramref name="sequences"/> KV streams of <paramref name="contextPerSequence"/> tokens each. The
     /// handle holds a reference on the model's handle, so the model's weights outlive every context made from them.
+    /// Flash attention as <paramref name="flashAttention"/> says; null: llama.cpp's choice (on where the backend has it).
     /// </summary>
-    internal static SafeLLamaContextHandle Create(LlamaModel model, int sequences, int contextPerSequence, int batchTokens, int threads, bool embeddings)
+    internal static SafeLLamaContextHandle Create(LlamaModel model, int sequences, int contextPerSequence, int batchTokens, int threads, bool embeddings,
+        bool? flashAttention = null)
     {
         int maxSequences = (int)NativeApi.llama_max_parallel_sequences(); // llama.cpp aborts beyond it
         if (sequences < 1 || sequences > maxSequences) throw new ArgumentOutOfRangeException(nameof(sequences), sequences, $"sequences must be 1 to {maxSequences}");
@@ -28,6 +30,8 @@ internal static class EngineContext
         p.n_threads = threads;
         p.n_threads_batch = threads;
         p.no_perf = true;
+        if (flashAttention is bool on)
+            p.llama_flash_attn_type = on ? LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_ENABLED : LLamaFlashAttentionType.LLAMA_FLASH_ATTENTION_TYPE_DISABLED;
         // Per-sequence KV streams: each candidate attends over its own cells only (faster than one unified cache here).
         p.kv_unified = false;
         p.embeddings = embeddings;

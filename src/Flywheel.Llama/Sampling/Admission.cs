@@ -3,7 +3,9 @@ namespace Flywheel.Llama.Sampling;
 /// <summary>
 /// Pulls requests from the caller's stream and starts each as a <see cref="Job"/> once its prompt evaluations have free
 /// slots that no waiting candidate needs: one slot when the K candidates share the prompt (they take theirs as slots
-/// come free, before any later request), K otherwise. Free slots then always cover the candidates of every request but
+/// come free, before any later request), K otherwise; a shared evaluation starts from the longest prefix its prompt
+/// shares with a request in flight (<see cref="PromptPrefix"/>), and waits a step for a request admitted just before it
+/// that shares more. Free slots then always cover the candidates of every request but
 /// the newest, so the newest one's are sure to get theirs as running candidates finish. It waits for input only when
 /// nothing else runs, so a slow producer never stalls the candidates already generating.
 /// </summary>
@@ -27,9 +29,14 @@ internal sealed class Admission(IAsyncEnumerator<GenerationRequest> input, SlotT
         _pendingMove = null;
     }
 
-    /// <summary>Starts requests while their slots are free, adding them to <paramref name="jobs"/>.</summary>
+    /// <summary>
+    /// Starts requests while their slots are free, adding them to <paramref name="jobs"/>; the caller copies the
+    /// prefixes they reuse (<see cref="Job.PrefixSource"/>) before the next decode.
+    /// </summary>
     public void Admit(List<Job> jobs)
     {
+        // Prefixes come from requests decoded in earlier steps only.
+        int earlier = jobs.Count;
         while (!InputDone)
         {
             if (_waiting is null)
@@ -48,7 +55,14 @@ internal sealed class Admission(IAsyncEnumerator<GenerationRequest> input, SlotT
             }
             int evaluations = options.SharePromptKv ? 1 : _waiting.Candidates;
             if (slots.FreeCount - jobs.Sum(j => j.Waiting) < evaluations) return;
-            var job = new Job(_waiting, slots.Take(evaluations));
+            (int Slot, int Length)? prefix = null;
+            if (options.SharePromptKv)
+            {
+                prefix = PromptPrefix.Find(jobs.Take(earlier), _waiting.PromptTokens);
+                // Decoded in this step, that request's prompt serves this one from the next.
+                if (PromptPrefix.Find(jobs.Skip(earlier), _waiting.PromptTokens, decodedOnly: false) is { } sooner && sooner.Length > (prefix?.Length ?? 0)) return;
+            }
+            var job = new Job(_waiting, slots.Take(evaluations), prefix);
             slots.Occupy(job);
             jobs.Add(job);
             _waiting = null;

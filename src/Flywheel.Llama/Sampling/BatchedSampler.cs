@@ -27,7 +27,7 @@ public sealed class BatchedSampler : IDisposable
         if (_options.BatchTokens < _options.Sequences)
             throw new ArgumentException($"batch tokens ({_options.BatchTokens}) must be at least the number of sequences ({_options.Sequences}): every generating sequence adds one token per step");
         _ctx = EngineContext.Create(model, _options.Sequences, _options.ContextPerSequence, _options.BatchTokens,
-            _options.Threads ?? LlamaBackend.DefaultThreadCount, embeddings: false);
+            _options.Threads ?? LlamaBackend.DefaultThreadCount, embeddings: false, _options.FlashAttention);
         ContextPerSequence = EngineContext.ContextPerSequence(_ctx);
     }
 

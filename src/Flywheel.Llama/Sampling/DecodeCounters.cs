@@ -3,7 +3,7 @@ namespace Flywheel.Llama.Sampling;
 /// <summary>The decode loop's running counts, written by its thread and read by any (<see cref="SamplerStatistics"/>).</summary>
 internal sealed class DecodeCounters
 {
-    private long _decodes, _tokens, _placeholders, _moves, _busyTicks;
+    private long _decodes, _tokens, _placeholders, _moves, _reused, _busyTicks;
 
     public void Step(int tokens, int placeholders, TimeSpan busy)
     {
@@ -15,6 +15,8 @@ internal sealed class DecodeCounters
 
     public void Moved() => Interlocked.Increment(ref _moves);
 
+    public void ReusedPrefix(int tokens) => Interlocked.Add(ref _reused, tokens);
+
     public SamplerStatistics Snapshot() => new(Interlocked.Read(ref _decodes), Interlocked.Read(ref _tokens),
-        Interlocked.Read(ref _placeholders), Interlocked.Read(ref _moves), TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
+        Interlocked.Read(ref _placeholders), Interlocked.Read(ref _moves), Interlocked.Read(ref _reused), TimeSpan.FromTicks(Interlocked.Read(ref _busyTicks)));
 }

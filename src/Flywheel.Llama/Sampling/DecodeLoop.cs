@@ -44,6 +44,7 @@ internal sealed class DecodeLoop
             {
                 _ct.ThrowIfCancellationRequested();
                 _admission.Admit(_jobs);
+                foreach (var job in _jobs) CopyPrefix(job);
                 if (_jobs.Count == 0)
                 {
                     if (_admission.InputDone) break;
@@ -105,6 +106,20 @@ internal sealed class DecodeLoop
             if (!_output.TryWrite(result)) _output.WriteAsync(result, _ct).AsTask().GetAwaiter().GetResult();
         }
         Pack();
+    }
+
+    /// <summary>
+    /// Gives a newly admitted request's slot the prompt prefix it shares with another request: a copy of that one's
+    /// stream, cut to the prefix (llama.cpp copies the buffer at the next decode, before it computes).
+    /// </summary>
+    private void CopyPrefix(Job job)
+    {
+        if (job.PrefixSource < 0) return;
+        var feed = job.PromptFeeds[0];
+        _ctx.MemorySequenceCopy((LLamaSeqId)job.PrefixSource, (LLamaSeqId)feed.Slot, -1, -1);
+        _ctx.MemorySequenceRemove((LLamaSeqId)feed.Slot, feed.Fed, -1);
+        _counters.ReusedPrefix(feed.Fed);
+        job.PrefixSource = -1;
     }
 
     /// <summary>

@@ -7,15 +7,26 @@ internal sealed class Job : IDisposable
     /// A job whose prompt is evaluated into each of <paramref name="slots"/>, one per candidate; or, given one slot for
     /// K candidates, evaluated there once for the first of them, the others taking slots as they come free.
     /// </summary>
-    public Job(GenerationRequest request, int[] slots)
+    /// <param name="prefix">A slot of another request whose stream holds this prompt's first tokens, and how many: the
+    /// shared evaluation starts from a copy of them.</param>
+    public Job(GenerationRequest request, int[] slots, (int Slot, int Length)? prefix = null)
     {
         Request = request;
         PromptFeeds = slots.Select(s => new PromptFeed(s, request.PromptTokens)).ToList();
+        if (prefix is { } p)
+        {
+            if (slots.Length != 1) throw new ArgumentException("only a shared prompt evaluation starts from another request's prefix");
+            PromptFeeds[0].Fed = p.Length;
+            PrefixSource = p.Slot;
+        }
         Candidates = Enumerable.Range(0, request.Candidates)
             .Select(i => new Candidate(i, i < slots.Length ? slots[i] : -1, PromptFeeds[Math.Min(i, slots.Length - 1)], request)).ToArray();
     }
 
     public GenerationRequest Request { get; }
+
+    /// <summary>The slot whose stream the prompt's first <see cref="PromptFeed.Fed"/> tokens are still to be copied from, or -1.</summary>
+    public int PrefixSource { get; set; } = -1;
 
     /// <summary>Prompt evaluations not finished yet: one shared by the K candidates, or one each.</summary>
     public List<PromptFeed> PromptFeeds { get; }

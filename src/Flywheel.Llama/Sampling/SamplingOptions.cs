@@ -92,6 +92,17 @@ public sealed record BatchedSamplerOptions
     /// <summary>CPU threads; default: the cores free now.</summary>
     public int? Threads { get; init; }
 
-    /// <summary>Evaluate each prompt once and copy its KV cache to the K candidates (true), or evaluate it once per candidate.</summary>
+    /// <summary>
+    /// Evaluate each prompt once and copy its KV cache to the K candidates, starting from the longest prefix it shares
+    /// with a prompt in flight (true); or evaluate it whole once per candidate.
+    /// </summary>
     public bool SharePromptKv { get; init; } = true;
+
+    /// <summary>
+    /// llama.cpp's flash attention: 4–14% more tokens/s on the CPU bench, but it rounds a prompt's tokens differently
+    /// when the prompt is evaluated in other pieces, and those depend on what else is in flight (the batch's room, a
+    /// prefix reused from another request). Off, a request's candidates depend only on it, its seed and the model, so
+    /// a resumed run samples what an uninterrupted one does.
+    /// </summary>
+    public bool FlashAttention { get; init; }
 }
