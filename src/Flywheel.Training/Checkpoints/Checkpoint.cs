@@ -1,5 +1,6 @@
 using Flywheel.Llama;
 using Flywheel.Llama.Gguf;
+using Flywheel.Training.Torch;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -42,10 +43,7 @@ internal sealed record Checkpoint(
             .Set(Prefix + "task_state", GgufValue.Of(TaskState));
         foreach (var (name, p) in parameters)
         {
-            using var detached = p.detach();
-            using var cpu = detached.cpu();
-            using var values = cpu.contiguous();
-            writer.AddTensor("param/" + name, [.. p.shape.Reverse()], values.data<float>().ToArray());
+            writer.AddTensor("param/" + name, [.. p.shape.Reverse()], TensorFloats.Read(p));
         }
         writer.AddTensorBytes(OptimizerTensor, [optimizerState.Length], GgmlType.I8, optimizerState);
         writer.AddTensorBytes(DropoutTensor, [dropoutState.Length], GgmlType.I8, dropoutState);

@@ -100,7 +100,7 @@ internal sealed class DecoderModel : IDisposable
         using var _ = no_grad();
         Tensor w = _weights[name];
         if (_adapters.TryGetValue(name, out var adapter)) w = w.Plus(adapter.Delta());
-        return w.cpu().contiguous().data<float>().ToArray();
+        return TensorFloats.Read(w);
     }
 
     /// <summary>The final-norm hidden states of every token of <paramref name="batch"/>: [tokens, n_embd].</summary>

@@ -106,9 +106,7 @@ internal sealed class Optimizer : IDisposable
 
     private static void Write(BinaryWriter writer, Tensor moment)
     {
-        using var cpu = moment.cpu();
-        using var contiguous = cpu.contiguous();
-        var values = contiguous.data<float>().ToArray();
+        var values = TensorFloats.Read(moment);
         writer.Write(values.Length);
         writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
     }

@@ -106,22 +106,14 @@ public sealed class RewardModelTrainer : IDisposable
         new RewardHeadFile
         {
             EmbeddingLength = _session.Config.Hyperparameters.EmbeddingLength,
-            Weight = Values(_session.Extra(HeadWeight)),
-            Bias = Values(_session.Extra(HeadBias))[0],
+            Weight = TensorFloats.Read(_session.Extra(HeadWeight)),
+            Bias = TensorFloats.Read(_session.Extra(HeadBias))[0],
             RewardMean = stats.Mean,
             RewardStd = stats.Std,
             MaxLength = _options.MaxLength,
             RewardToken = _session.Encoder.RewardToken,
         }.Write(headPath);
         return headPath;
-    }
-
-    private static float[] Values(Tensor t)
-    {
-        using var detached = t.detach();
-        using var cpu = detached.cpu();
-        using var contiguous = cpu.contiguous();
-        return contiguous.data<float>().ToArray();
     }
 
     private List<EncodedExample> Encode(IReadOnlyList<RewardPair> pairs, CancellationToken cancellationToken)
@@ -170,7 +162,7 @@ public sealed class RewardModelTrainer : IDisposable
         var m = tensor(examples.Select(e => (float)margins[e]).ToArray(), device: _session.Device);
         using var sum = RewardLossFunction.Sum(chosen, rejected, m, _options);
         var loss = sum.Times(scale);
-        float[] c = Values(chosen), r = Values(rejected);
+        float[] c = TensorFloats.Read(chosen), r = TensorFloats.Read(rejected);
         return new MicroBatch(loss, loss.item<float>(), c.Zip(r).Count(x => x.First > x.Second), p);
     }
 

@@ -1,5 +1,6 @@
 using Flywheel.Training.Data;
 using Flywheel.Training.Model;
+using Flywheel.Training.Torch;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -31,8 +32,7 @@ internal static class RewardReadout
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             using var rewards = Rewards(model, weight, bias, new PackedBatch([.. batch.Select(i => sequences[i])]));
-            using var cpu = rewards.cpu();
-            float[] r = cpu.data<float>().ToArray();
+            float[] r = TensorFloats.Read(rewards);
             for (int k = 0; k < batch.Length; k++) result[batch[k]] = r[k];
         }
         return result;
