@@ -109,15 +109,13 @@ internal sealed class DecodeLoop
     }
 
     /// <summary>
-    /// Gives a newly admitted request's slot the prompt prefix it shares with another request: a copy of that one's
-    /// stream, cut to the prefix (llama.cpp copies the buffer at the next decode, before it computes).
+    /// Gives a newly admitted request's slot the prompt prefix it shares with another request.
     /// </summary>
     private void CopyPrefix(Job job)
     {
         if (job.PrefixSource < 0) return;
         var feed = job.PromptFeeds[0];
-        _ctx.MemorySequenceCopy((LLamaSeqId)job.PrefixSource, (LLamaSeqId)feed.Slot, -1, -1);
-        _ctx.MemorySequenceRemove((LLamaSeqId)feed.Slot, feed.Fed, -1);
+        CopyBelow(job.PrefixSource, feed.Slot, feed.Fed);
         _counters.ReusedPrefix(feed.Fed);
         job.PrefixSource = -1;
     }
@@ -134,12 +132,21 @@ internal sealed class DecodeLoop
             if (c.Slot >= 0) continue;
             if (_slots.FreeCount == 0) return;
             _slots.Assign(c);
-            _ctx.MemorySequenceCopy((LLamaSeqId)job.PromptHolder.Slot, (LLamaSeqId)c.Slot, -1, -1);
-            _ctx.MemorySequenceRemove((LLamaSeqId)c.Slot, c.PromptLength, -1);
+            CopyBelow(job.PromptHolder.Slot, c.Slot, c.PromptLength);
             Sample(c, job.PromptLogits);
         }
         job.PromptLogits = null;
         ReleaseFinished(job);
+    }
+
+    /// <summary>
+    /// Makes slot <paramref name="to"/>'s stream slot <paramref name="from"/>'s positions below <paramref name="length"/>:
+    /// streams are copied whole (llama.cpp copies the buffer at the next decode, before it computes), then cut.
+    /// </summary>
+    private void CopyBelow(int from, int to, int length)
+    {
+        _ctx.MemorySequenceCopy((LLamaSeqId)from, (LLamaSeqId)to, -1, -1);
+        _ctx.MemorySequenceRemove((LLamaSeqId)to, length, -1);
     }
 
     private void ReleaseFinished(Job job)
