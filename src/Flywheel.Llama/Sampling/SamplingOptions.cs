@@ -99,7 +99,7 @@ public sealed record BatchedSamplerOptions
     public bool SharePromptKv { get; init; } = true;
 
     /// <summary>
-    /// llama.cpp's flash attention: 4–14% more tokens/s on the CPU bench, but it rounds a prompt's tokens differently
+    /// llama.cpp's flash attention: 4–17% more tokens/s on the CPU bench, but it rounds a prompt's tokens differently
     /// when the prompt is evaluated in other pieces, and those depend on what else is in flight (the batch's room, a
     /// prefix reused from another request). Off, a request's candidates depend only on it, its seed and the model, so
     /// a resumed run samples what an uninterrupted one does.
